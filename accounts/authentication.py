@@ -1,0 +1,54 @@
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+from accounts.models import ApiKey, Membership
+
+API_KEY_KEYWORD = "Api-Key"
+# Writing last-use on every request would make each call a write; once a minute is enough.
+LAST_USED_RESOLUTION_SECONDS = 60
+
+
+def authenticate_api_key(raw_key: str, *, ip: str | None = None) -> ApiKey:
+    """Return the active key for `raw_key` or raise AuthenticationFailed. Records last use."""
+    try:
+        api_key = ApiKey.objects.get_from_key(raw_key)
+    except ApiKey.DoesNotExist:
+        raise exceptions.AuthenticationFailed(
+            "Unknown or revoked API key.", code="invalid_api_key"
+        ) from None
+    if api_key.has_expired:
+        raise exceptions.AuthenticationFailed("This API key has expired.", code="expired_api_key")
+    user = api_key.created_by
+    if (
+        not user.is_active
+        or not Membership.objects.filter(user=user, workspace_id=api_key.workspace_id).exists()
+    ):
+        raise exceptions.AuthenticationFailed(
+            "The owner of this API key can no longer use it.", code="invalid_api_key"
+        )
+    now = timezone.now()
+    stale = api_key.last_used_at is None or (
+        (now - api_key.last_used_at).total_seconds() >= LAST_USED_RESOLUTION_SECONDS
+    )
+    if stale or api_key.last_used_ip != ip:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now, last_used_ip=ip)
+        api_key.last_used_at, api_key.last_used_ip = now, ip
+    return api_key
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Api-Key <key>`: request.user is the key's creator, request.auth the key."""
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1").split()
+        if not header or header[0].lower() != API_KEY_KEYWORD.lower():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed(
+                "Malformed Api-Key header: expected 'Api-Key <key>'.", code="invalid_api_key"
+            )
+        api_key = authenticate_api_key(header[1], ip=request.META.get("REMOTE_ADDR"))
+        return api_key.created_by, api_key
+
+    def authenticate_header(self, request) -> str:
+        return API_KEY_KEYWORD

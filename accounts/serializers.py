@@ -1,0 +1,126 @@
+from django.contrib.auth.password_validation import validate_password
+from django.utils import timezone
+from rest_framework import serializers
+
+from accounts.models import ApiKey, ApiKeyScope, Membership, Role, User, Workspace
+from config.api.viewsets import WorkspaceField
+
+
+class RegisterSerializer(serializers.Serializer):
+    username = serializers.RegexField(
+        r"^[\w.@+-]+\Z",
+        max_length=150,
+        error_messages={"invalid": "Use letters, digits and @/./+/-/_ only."},
+    )
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
+
+    def validate_username(self, value: str) -> str:
+        if User.objects.filter(username__iexact=value).exists():
+            raise serializers.ValidationError("That username is taken.", code="unique")
+        return value
+
+    def validate(self, attrs: dict) -> dict:
+        user = User(username=attrs["username"], email=attrs.get("email", ""))
+        try:
+            validate_password(attrs["password"], user)
+        except Exception as exc:  # Django's ValidationError: report every rule that failed
+            raise serializers.ValidationError({"password": list(exc.messages)}) from exc
+        return attrs
+
+
+class MembershipBriefSerializer(serializers.ModelSerializer):
+    workspace_name = serializers.CharField(source="workspace.name", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["workspace", "workspace_name", "role"]
+
+
+class UserSerializer(serializers.ModelSerializer):
+    memberships = MembershipBriefSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "email", "date_joined", "is_staff", "memberships"]
+        read_only_fields = fields
+
+
+class LogoutSerializer(serializers.Serializer):
+    refresh = serializers.CharField()
+
+
+class WorkspaceSerializer(serializers.ModelSerializer):
+    role = serializers.SerializerMethodField()
+    member_count = serializers.IntegerField(source="memberships.count", read_only=True)
+
+    class Meta:
+        model = Workspace
+        fields = ["id", "name", "slug", "is_personal", "role", "member_count", "created_at"]
+        read_only_fields = ["slug", "is_personal", "created_at"]
+
+    def get_role(self, workspace: Workspace) -> str | None:
+        user = self.context["request"].user
+        membership = next((m for m in workspace.memberships.all() if m.user_id == user.pk), None)
+        return membership.role if membership else None
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    user_id = serializers.IntegerField(source="user.id", read_only=True)
+    username = serializers.CharField(source="user.username", read_only=True)
+    email = serializers.CharField(source="user.email", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["user_id", "username", "email", "role", "created_at"]
+        read_only_fields = ["created_at"]
+
+
+class AddMemberSerializer(serializers.Serializer):
+    user = serializers.CharField(max_length=254, help_text="Username or email of an existing user.")
+    role = serializers.ChoiceField(choices=Role.choices, default=Role.VIEWER)
+
+
+class ChangeRoleSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class ApiKeySerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="prefix", read_only=True)
+    workspace = WorkspaceField()
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=ApiKeyScope.choices),
+        allow_empty=False,
+        default=[ApiKeyScope.READ],
+    )
+    expires_at = serializers.DateTimeField(
+        source="expiry_date", required=False, allow_null=True, default=None
+    )
+    created_by = serializers.CharField(source="created_by.username", read_only=True)
+
+    class Meta:
+        model = ApiKey
+        fields = [
+            "id",
+            "name",
+            "workspace",
+            "scopes",
+            "expires_at",
+            "revoked",
+            "created",
+            "created_by",
+            "last_used_at",
+        ]
+        read_only_fields = ["revoked", "created", "last_used_at"]
+
+    def validate_expires_at(self, value):
+        if value is not None and value <= timezone.now():
+            raise serializers.ValidationError("The expiry must be in the future.")
+        return value
+
+
+class ApiKeyCreatedSerializer(ApiKeySerializer):
+    key = serializers.CharField(read_only=True, help_text="The secret; shown only once.")
+
+    class Meta(ApiKeySerializer.Meta):
+        fields = [*ApiKeySerializer.Meta.fields, "key"]

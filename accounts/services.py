@@ -1,0 +1,146 @@
+"""The accounts app's verbs. Each is one transaction and raises domain errors."""
+
+from datetime import datetime
+
+from django.contrib.auth.password_validation import validate_password
+from django.db import transaction
+from django.db.models import Q
+from django.utils.crypto import get_random_string
+from django.utils.text import slugify
+
+from accounts.errors import AlreadyMember, LastOwner, UnknownUser
+from accounts.models import ROLE_RANK, ApiKey, Membership, Role, User, Workspace
+from accounts.scoping import Actor, require_role
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:120] or "workspace"
+    slug = base
+    while Workspace.objects.filter(slug=slug).exists():
+        slug = f"{base}-{get_random_string(6).lower()}"
+    return slug
+
+
+@transaction.atomic
+def register_user(*, username: str, password: str, email: str = "") -> User:
+    """Create a user and their personal workspace, which they own."""
+    user = User(username=username, email=email)
+    validate_password(password, user)  # raises ValidationError, reported on `password`
+    user.set_password(password)
+    user.save()
+    create_workspace(creator=user, name=f"{username}'s workspace", is_personal=True)
+    return user
+
+
+@transaction.atomic
+def create_workspace(*, creator: User, name: str, is_personal: bool = False) -> Workspace:
+    workspace = Workspace.objects.create(
+        name=name, slug=_unique_slug(name), is_personal=is_personal, created_by=creator
+    )
+    Membership.objects.create(user=creator, workspace=workspace, role=Role.OWNER)
+    return workspace
+
+
+@transaction.atomic
+def update_workspace(*, actor: Actor, workspace: Workspace, name: str) -> Workspace:
+    require_role(actor, workspace, Role.ADMIN)
+    workspace.name = name
+    workspace.save(update_fields=["name", "updated_at"])
+    return workspace
+
+
+def personal_workspace(user: User) -> Workspace | None:
+    return Workspace.objects.filter(
+        is_personal=True, memberships__user=user, memberships__role=Role.OWNER
+    ).first()
+
+
+def _find_user(identifier: str) -> User:
+    matches = User.objects.filter(
+        Q(username__iexact=identifier) | Q(email__iexact=identifier), is_active=True
+    )
+    user = matches.first()
+    if user is None or matches.count() > 1:
+        raise UnknownUser(details={"user": identifier})
+    return user
+
+
+def _forbid_losing_last_owner(membership: Membership) -> None:
+    if membership.role != Role.OWNER:
+        return
+    owners = Membership.objects.select_for_update().filter(
+        workspace_id=membership.workspace_id, role=Role.OWNER
+    )
+    if owners.count() <= 1:
+        raise LastOwner()
+
+
+def _require_manage(actor: Actor, workspace: Workspace, role: str) -> None:
+    """Owners and admins manage members; only owners may grant or take away ownership."""
+    actor_role = require_role(actor, workspace, Role.ADMIN)
+    if role == Role.OWNER and actor_role != Role.OWNER:
+        require_role(actor, workspace, Role.OWNER)
+
+
+@transaction.atomic
+def add_member(*, actor: Actor, workspace: Workspace, identifier: str, role: str) -> Membership:
+    _require_manage(actor, workspace, role)
+    user = _find_user(identifier)
+    membership, created = Membership.objects.get_or_create(
+        user=user, workspace=workspace, defaults={"role": role}
+    )
+    if not created:
+        raise AlreadyMember(details={"user": identifier})
+    return membership
+
+
+@transaction.atomic
+def change_role(*, actor: Actor, membership: Membership, role: str) -> Membership:
+    _require_manage(actor, membership.workspace, max_role(role, membership.role))
+    if role != Role.OWNER:
+        _forbid_losing_last_owner(membership)
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def remove_member(*, actor: Actor, membership: Membership) -> None:
+    """Admins remove members; anyone may leave. The last owner can do neither."""
+    if membership.user_id != actor.user.pk:
+        _require_manage(actor, membership.workspace, membership.role)
+    _forbid_losing_last_owner(membership)
+    membership.delete()
+
+
+def max_role(a: str, b: str) -> str:
+    return a if ROLE_RANK[a] >= ROLE_RANK[b] else b
+
+
+@transaction.atomic
+def create_api_key(
+    *,
+    actor: Actor,
+    workspace: Workspace,
+    name: str,
+    scopes: list[str],
+    expires_at: datetime | None = None,
+) -> tuple[ApiKey, str]:
+    """Create a key; returns it with its secret, which is never stored and never shown again."""
+    require_role(actor, workspace, Role.ADMIN)
+    return ApiKey.objects.create_key(
+        name=name,
+        workspace=workspace,
+        created_by=actor.user,
+        scopes=sorted(set(scopes)),
+        expiry_date=expires_at,
+    )
+
+
+@transaction.atomic
+def revoke_api_key(*, actor: Actor, api_key: ApiKey) -> ApiKey:
+    require_role(actor, api_key.workspace_id, Role.ADMIN)
+    if not api_key.revoked:
+        api_key.revoked = True
+        api_key.save(update_fields=["revoked"])
+    return api_key

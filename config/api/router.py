@@ -1,0 +1,10 @@
+"""The one DRF router under /api/v3/: every app's SimpleRouter registry, so the browsable API
+root lists them all."""
+
+from rest_framework.routers import DefaultRouter
+
+from accounts.urls import router as accounts_router
+
+router = DefaultRouter()
+for app_router in (accounts_router,):
+    router.registry.extend(app_router.registry)

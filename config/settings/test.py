@@ -1,0 +1,25 @@
+"""The test suite. Uses DATABASE_URL / REDIS_URL when set (CI points them at PostgreSQL and
+Redis); otherwise SQLite and the local Redis."""
+
+import os
+
+# Tests keep off the development database number (db 0), where a `make run` worker may listen.
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/1")
+
+from .base import *  # noqa: E402, F403
+from .base import CACHES, env  # noqa: E402
+
+DEBUG = False
+SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdef"
+# Hashing cost is not what the tests are about.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Each test run gets its own cache namespace on the shared Redis (tests clear it between tests).
+CACHES["default"]["KEY_PREFIX"] = env("CACHE_KEY_PREFIX", default="docchain-test")
+# Unit tests use the in-memory layer; end-to-end tests override with the Redis one.
+CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+LOG_FORMAT = "console"
+LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}

@@ -1,0 +1,68 @@
+import pytest
+
+from config import health
+
+pytestmark = pytest.mark.django_db
+
+
+def test_liveness_needs_nothing(api):
+    response = api.get("/health")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+def test_readiness_reports_each_dependency(api):
+    body = api.get("/api/v3/health").json()
+    assert set(body["checks"]) == {"database", "cache", "broker", "channel_layer", "workers"}
+    for name in ("database", "cache", "broker", "channel_layer"):
+        check = body["checks"][name]
+        assert check["status"] == "ok", (name, check)
+        assert check["required"] is True and check["latency_ms"] >= 0
+
+
+def test_readiness_is_503_when_a_required_dependency_is_down(api, settings):
+    # Point the broker at a port where nothing listens: a real failed connection.
+    from config.celery_app import app
+
+    original = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    try:
+        app.pool.force_close_all()
+        response = api.get("/api/v3/health")
+    finally:
+        app.conf.broker_url = original
+        app.pool.force_close_all()
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert body["checks"]["broker"]["status"] == "down"
+    assert body["checks"]["database"]["status"] == "ok"
+
+
+def test_workers_are_reported_but_not_required():
+    healthy, checks = health.run_checks()
+    assert checks["workers"]["required"] is False
+    # Whether or not a worker happens to run, the required dependencies decide health.
+    assert healthy is True
+
+
+def test_openapi_describes_the_endpoints(api):
+    response = api.get("/openapi.json")
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    for path in (
+        "/api/v3/auth/register",
+        "/api/v3/auth/login",
+        "/api/v3/security/auth/login",
+        "/api/v3/workspaces/",
+        "/api/v3/workspaces/{workspace_pk}/members/",
+        "/api/v3/security/api-keys/",
+        "/api/v3/health",
+    ):
+        assert path in paths, path
+
+
+def test_docs_pages_use_local_assets(api):
+    for url in ("/docs", "/redoc"):
+        page = api.get(url).content.decode()
+        assert "/static/drf_spectacular_sidecar/" in page
+        assert "cdn.jsdelivr" not in page and "unpkg.com" not in page

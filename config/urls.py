@@ -1,0 +1,28 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import (
+    SpectacularJSONAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerView,
+)
+
+from config import health
+from config.api.router import router
+
+api_v3 = [
+    path("health", health.HealthView.as_view(), name="health"),
+    path("", include("accounts.urls")),
+    path("", include(router.urls)),
+]
+
+urlpatterns = [
+    path("health", health.alive, name="alive"),
+    path("api/v3/", include(api_v3)),
+    path("admin/", admin.site.urls),
+    path("openapi.json", SpectacularJSONAPIView.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+]
+
+handler404 = "config.api.views.not_found"
+handler500 = "config.api.views.server_failure"

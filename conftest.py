@@ -1,0 +1,74 @@
+"""Fixtures shared by every app's tests."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts import services
+from accounts.models import Role
+
+STRONG_PASSWORD = "Correct-Horse-42-battery"
+
+
+@pytest.fixture
+def make_user(db):
+    counter = iter(range(1, 10_000))
+
+    def make(username: str | None = None, password: str = STRONG_PASSWORD, **extra):
+        name = username or f"user{next(counter)}"
+        return services.register_user(
+            username=name, password=password, email=extra.get("email", f"{name}@example.com")
+        )
+
+    return make
+
+
+@pytest.fixture
+def user(make_user):
+    return make_user("alice")
+
+
+@pytest.fixture
+def other_user(make_user):
+    return make_user("mallory")
+
+
+@pytest.fixture
+def workspace(user):
+    return services.personal_workspace(user)
+
+
+@pytest.fixture
+def other_workspace(other_user):
+    return services.personal_workspace(other_user)
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+@pytest.fixture
+def client_for():
+    """An API client authenticated as `user` (force_authenticate: JWT has its own tests)."""
+
+    def make(user) -> APIClient:
+        client = APIClient()
+        client.force_authenticate(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def alice_api(client_for, user):
+    return client_for(user)
+
+
+@pytest.fixture
+def add_member():
+    def add(workspace, user, role=Role.VIEWER):
+        from accounts.models import Membership
+
+        return Membership.objects.create(workspace=workspace, user=user, role=role)
+
+    return add
