@@ -72,3 +72,26 @@ def add_member():
         return Membership.objects.create(workspace=workspace, user=user, role=role)
 
     return add
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real Celery worker (threads, in this process) consuming high, default and low.
+
+    The tests that use it see committed data only, hence transactional_db.
+    """
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery_app import app
+
+    app.loader.import_module("celery.contrib.testing.tasks")  # the ping check's task
+    app.control.purge()  # nothing left over from an earlier run
+    with start_worker(
+        app,
+        pool="threads",
+        concurrency=2,
+        queues=["high", "default", "low"],
+        perform_ping_check=True,
+        shutdown_timeout=10,
+    ) as worker:
+        yield worker

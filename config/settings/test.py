@@ -23,3 +23,7 @@ CACHES["default"]["KEY_PREFIX"] = env("CACHE_KEY_PREFIX", default="docchain-test
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 LOG_FORMAT = "console"
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
+
+# A file, not memory, for SQLite: a real worker (thread or process) must see the same data.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}  # noqa: F405
