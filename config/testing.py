@@ -89,3 +89,14 @@ def wait_until(predicate, *, timeout: float = 30.0, interval: float = 0.05, mess
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {message or predicate}")
+
+
+def assert_error(response, status: int, code: str | None = None) -> dict:
+    """Assert an API error in the one error shape; return its `error` object."""
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message", "details"}
+    if code:
+        assert body["error"]["code"] == code, body
+    return body["error"]

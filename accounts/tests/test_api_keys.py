@@ -5,7 +5,7 @@ from django.utils import timezone
 from freezegun import freeze_time
 
 from accounts.models import ApiKey, Role
-from accounts.tests.test_auth_api import assert_error
+from config.testing import assert_error
 
 pytestmark = pytest.mark.django_db
 

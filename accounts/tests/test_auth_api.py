@@ -4,19 +4,10 @@ import pytest
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import Membership, Role, User
+from config.testing import assert_error
 from conftest import STRONG_PASSWORD
 
 pytestmark = pytest.mark.django_db
-
-
-def assert_error(response, status: int, code: str | None = None):
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "details"}
-    if code:
-        assert body["error"]["code"] == code, body
-    return body["error"]
 
 
 def register(api, **data):

@@ -1,7 +1,7 @@
 import pytest
 
 from accounts.models import Membership, Role
-from accounts.tests.test_auth_api import assert_error
+from config.testing import assert_error
 
 pytestmark = pytest.mark.django_db
 

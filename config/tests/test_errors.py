@@ -2,7 +2,7 @@
 
 import pytest
 
-from accounts.tests.test_auth_api import assert_error
+from config.testing import assert_error
 
 pytestmark = pytest.mark.django_db
 
