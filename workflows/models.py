@@ -212,6 +212,8 @@ class StepRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     # A running step's claim: past this time the sweep re-queues it (its worker is presumed dead).
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # The id of the Celery message that will run the step, so cancel can revoke it.
+    task_id = models.CharField(max_length=64, blank=True)
     # The output. A re-run may point at a document made by its source run (reused, not copied).
     document = models.ForeignKey(
         "Document", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

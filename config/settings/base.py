@@ -205,6 +205,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "queue_order_strategy": "priority",
 }
 
+# --- Workflow engine ----------------------------------------------------------------------
+# How often beat runs the lease sweep (installed by migrate as a django-celery-beat schedule).
+ENGINE_SWEEP_SECONDS = env.int("ENGINE_SWEEP_SECONDS", default=30)
+# A running step's lease is its timeout plus this grace; past it the sweep re-queues the step.
+ENGINE_LEASE_GRACE_SECONDS = env.float("ENGINE_LEASE_GRACE_SECONDS", default=15.0)
+# A step queued this long ago with no worker on it has lost its message: the sweep resends it.
+ENGINE_STALE_QUEUED_SECONDS = env.float("ENGINE_STALE_QUEUED_SECONDS", default=600.0)
+# Retry delays grow as backoff * 2^(attempt-1), with jitter, up to this many seconds.
+ENGINE_MAX_RETRY_DELAY_SECONDS = env.float("ENGINE_MAX_RETRY_DELAY_SECONDS", default=300.0)
+
 # --- Internationalization, static ---------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -1,0 +1,110 @@
+"""The engine's events: payloads, and an outbox that sends a transaction's events together.
+
+Every state change is published once its transaction commits (STYLE.md "Side effects"). An
+outbox collects the events of one transaction and sends them in one go on commit, so a step
+costs one trip to the channel layer, not one per event.
+"""
+
+import logging
+from functools import partial
+
+from asgiref.sync import async_to_sync
+from django.db import transaction
+
+from realtime.events import apublish
+from realtime.groups import run_group, workflow_group, workspace_group
+from workflows.models import Document, Run, StepRun
+
+logger = logging.getLogger(__name__)
+
+
+def groups_for(run: Run) -> list[str]:
+    return [run_group(run.pk), workflow_group(run.workflow_id), workspace_group(run.workspace_id)]
+
+
+def run_payload(run: Run) -> dict:
+    return {
+        "run_id": run.pk,
+        "workflow_id": run.workflow_id,
+        "workspace_id": run.workspace_id,
+        "status": run.status,
+        "error_code": run.error_code,
+        "error": run.error,
+        "tokens_in": run.tokens_in,
+        "tokens_out": run.tokens_out,
+        "cost": run.cost,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+    }
+
+
+def step_payload(run: Run, step_run: StepRun) -> dict:
+    return {
+        "run_id": run.pk,
+        "workflow_id": run.workflow_id,
+        "step_run_id": step_run.pk,
+        "step": step_run.key,
+        "kind": step_run.kind,
+        "status": step_run.status,
+        "attempts": step_run.attempts,
+        "max_attempts": step_run.max_attempts,
+        "error_code": step_run.error_code,
+        "error": step_run.error,
+        "document_id": step_run.document_id,
+        "tokens_in": step_run.tokens_in,
+        "tokens_out": step_run.tokens_out,
+        "cost": step_run.cost,
+        "latency_ms": step_run.latency_ms,
+    }
+
+
+def document_payload(run: Run, document: Document) -> dict:
+    return {
+        "run_id": run.pk,
+        "workflow_id": run.workflow_id,
+        "document_id": document.pk,
+        "step": document.step_key,
+        "title": document.title,
+        "word_count": document.word_count,
+    }
+
+
+# Event names are the status, except "running", which is announced as "started".
+_EVENT_FOR_STATUS = {"running": "started"}
+
+
+class Outbox:
+    """Events of one transaction; `flush_on_commit()` sends them after it commits."""
+
+    def __init__(self, run: Run):
+        self.groups = groups_for(run)
+        self.items: list[tuple[str, dict]] = []
+
+    def run(self, run: Run, event: str | None = None) -> None:
+        event = event or _EVENT_FOR_STATUS.get(run.status, run.status)
+        self.items.append((f"run.{event}", run_payload(run)))
+
+    def step(self, run: Run, step_run: StepRun, event: str | None = None) -> None:
+        event = event or _EVENT_FOR_STATUS.get(step_run.status, step_run.status)
+        self.items.append((f"step.{event}", step_payload(run, step_run)))
+
+    def document(self, run: Run, document: Document) -> None:
+        self.items.append(("document.created", document_payload(run, document)))
+
+    def flush_on_commit(self) -> None:
+        if self.items:
+            transaction.on_commit(partial(send, list(self.items), self.groups))
+            self.items.clear()
+
+
+async def _send_all(items: list[tuple[str, dict]], groups: list[str]) -> None:
+    for event_type, data in items:
+        await apublish(event_type, data, groups=groups)
+
+
+def send(items: list[tuple[str, dict]], groups: list[str]) -> None:
+    """A channel layer that is down is logged, not raised: the database stays the truth."""
+    try:
+        async_to_sync(_send_all)(items, groups)
+    except Exception:
+        logger.warning("engine events not published", exc_info=True)

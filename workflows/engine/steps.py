@@ -1,0 +1,355 @@
+"""One StepRun, end to end: claim it, run it outside any transaction, record the outcome.
+
+Per step: one read (the step run with its run), one claim (a conditional UPDATE), one read
+of the upstream documents, then one transaction that locks the run, writes the document, its
+parents, the usage and the status, and queues the successors. Every delivery of a message is
+safe: a claim that matches no row exits, and an outcome whose claim was lost (cancelled, or
+re-queued by the sweep) is dropped.
+"""
+
+import logging
+import random
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import DatabaseError, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from workflows.engine import graph, llm, state
+from workflows.engine.budget import check_budget
+from workflows.engine.dispatch import Wakeup, new_task_id, send_on_commit
+from workflows.engine.events import Outbox
+from workflows.engine.llm import PermanentStepError, StepError, TransientStepError
+from workflows.models import Document, Run, RunStatus, StepKind, StepRun, StepStatus
+from workflows.templating import TemplateProblem, build_context, is_truthy, render
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 120
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
+
+
+@dataclass
+class Outcome:
+    status: str
+    content: str = ""
+    title: str = ""
+    data: object = None
+    analysis: dict = field(default_factory=dict)
+    parents: list = field(default_factory=list)
+    rendered_prompt: str = ""
+    model: str = ""
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost: Decimal = Decimal(0)
+    latency_ms: float | None = None
+
+
+def step_spec(definition: dict, key: str) -> dict:
+    return next(step for step in definition["steps"] if step["key"] == key)
+
+
+def execute_step(step_run_id: int) -> str:
+    """Run one queued StepRun; returns what happened (for logs and tests)."""
+    step_run = (
+        StepRun.objects.select_related(
+            "run", "run__workspace", "run__workspace__budget", "run__created_by"
+        )
+        .filter(pk=step_run_id)
+        .first()
+    )
+    if step_run is None or step_run.status != StepStatus.QUEUED:
+        return "not-queued"
+    run = step_run.run
+    spec = step_spec(run.definition, step_run.key)
+    now = timezone.now()
+    lease = now + timedelta(
+        seconds=spec.get("timeout", DEFAULT_TIMEOUT) + settings.ENGINE_LEASE_GRACE_SECONDS
+    )
+    claimed = StepRun.objects.filter(pk=step_run.pk, status=StepStatus.QUEUED).update(
+        status=StepStatus.RUNNING,
+        attempts=F("attempts") + 1,
+        started_at=now,
+        finished_at=None,
+        lease_expires_at=lease,
+    )
+    if not claimed:
+        return "claimed-elsewhere"
+    step_run.status = StepStatus.RUNNING
+    step_run.attempts += 1
+    step_run.started_at = now
+    step_run.lease_expires_at = lease
+    outbox = Outbox(run)
+    if run.status == RunStatus.QUEUED and (
+        Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+            status=RunStatus.RUNNING, started_at=Coalesce(F("started_at"), Value(now))
+        )
+    ):
+        run.status = RunStatus.RUNNING
+        run.started_at = run.started_at or now
+        outbox.run(run)
+    outbox.step(run, step_run)
+    outbox.flush_on_commit()  # no transaction is open: sent now
+
+    upstream = graph.upstream_map(run.definition)
+    try:
+        outcome = _perform(run, step_run, spec, upstream)
+    except StepError as exc:
+        return _fail_or_retry(run, step_run, spec, upstream, exc)
+    except (DatabaseError, ConnectionError, TimeoutError) as exc:
+        logger.warning("step hit an infrastructure error", exc_info=True)
+        error = TransientStepError(str(exc) or type(exc).__name__, code="infrastructure")
+        return _fail_or_retry(run, step_run, spec, upstream, error)
+    except Exception as exc:
+        logger.exception("step failed unexpectedly", extra={"step_run": step_run.pk})
+        error = PermanentStepError(f"{type(exc).__name__}: {exc}", code="internal_error")
+        return _fail_or_retry(run, step_run, spec, upstream, error)
+    return _record(run, step_run, upstream, outcome)
+
+
+def _render(source: str, context: dict, what: str) -> str:
+    try:
+        return render(source, context)
+    except TemplateProblem as exc:
+        message = f"The {what} template is not valid: {exc}"
+        raise PermanentStepError(message, code="bad_template") from exc
+
+
+def _title(content: str, spec: dict) -> str:
+    match = _HEADING.search(content[:2000])
+    title = match.group(1) if match else (spec.get("name") or spec["key"])
+    return title[:300]
+
+
+def _perform(run: Run, step_run: StepRun, spec: dict, upstream: dict) -> Outcome:
+    key = step_run.key
+    needed = graph.ancestors(upstream, key)
+    documents: dict[str, Document] = {}
+    if needed:
+        rows = StepRun.objects.filter(
+            run_id=run.pk, key__in=needed, status=StepStatus.SUCCEEDED, document__isnull=False
+        ).select_related("document")
+        documents = {row.key: row.document for row in rows}
+    context = build_context(
+        workflow_name=run.definition.get("name", ""),
+        inputs=run.inputs,
+        steps={
+            k: {"output": doc.content, "title": doc.title, "data": doc.data}
+            for k, doc in documents.items()
+        },
+    )
+    parents = [documents[k] for k in upstream[key] if k in documents]
+    if spec.get("when") and not is_truthy(_render(spec["when"], context, "when")):
+        return Outcome(status=StepStatus.SKIPPED)
+    kind = spec["kind"]
+    if kind == StepKind.APPROVAL:
+        return Outcome(status=StepStatus.WAITING, parents=parents)
+    prompt = _render(spec.get("prompt", ""), context, "prompt") if spec.get("prompt") else ""
+    if kind == StepKind.TRANSFORM:
+        return Outcome(
+            status=StepStatus.SUCCEEDED,
+            content=prompt,
+            title=_title(prompt, spec),
+            parents=parents,
+            rendered_prompt=prompt,
+        )
+    parameters = {**run.definition.get("parameters", {}), **spec.get("parameters", {})}
+    model = spec.get("model") or run.definition.get("default_model") or ""
+    if kind == StepKind.GENERATE:
+        check_budget(run)
+        result = llm.complete(
+            workspace=run.workspace,
+            user=run.created_by,
+            prompt=prompt,
+            model=model,
+            parameters=parameters,
+            response_schema=spec.get("response_schema"),
+            timeout=spec.get("timeout", DEFAULT_TIMEOUT),
+        )
+        return Outcome(
+            status=StepStatus.SUCCEEDED,
+            content=result.content,
+            title=_title(result.content, spec),
+            data=result.data,
+            parents=parents,
+            rendered_prompt=prompt,
+            model=result.model,
+            tokens_in=result.prompt_tokens or 0,
+            tokens_out=result.completion_tokens or 0,
+            cost=Decimal(str(result.cost or 0)),
+            latency_ms=result.latency_ms,
+        )
+    # analyze: the rendered prompt if the step has one, else the upstream documents' text.
+    text = prompt or "\n\n".join(doc.content for doc in parents)
+    use_model = bool(spec.get("model"))
+    if use_model:
+        check_budget(run)
+    analysis = llm.analyze(text, use_model=use_model, workspace=run.workspace, user=run.created_by)
+    content = _analysis_markdown(spec, analysis)
+    return Outcome(
+        status=StepStatus.SUCCEEDED,
+        content=content,
+        title=_title(content, spec),
+        analysis=analysis,
+        data=analysis,
+        parents=parents,
+        rendered_prompt=prompt,
+        model=model if use_model else "",
+    )
+
+
+def _analysis_markdown(spec: dict, analysis: dict) -> str:
+    sentiment = analysis.get("sentiment")
+    if isinstance(sentiment, dict):
+        sentiment = sentiment.get("label") or sentiment.get("compound")
+    keywords = analysis.get("keywords") or []
+    keywords = [k if isinstance(k, str) else k.get("keyword", str(k)) for k in keywords]
+    readability = analysis.get("readability")
+    if isinstance(readability, dict):
+        readability = ", ".join(f"{k}: {v}" for k, v in readability.items())
+    lines = [
+        f"# {spec.get('name') or spec['key']}",
+        "",
+        f"**Summary:** {analysis.get('summary', '')}",
+        f"**Sentiment:** {sentiment}",
+        f"**Keywords:** {', '.join(map(str, keywords))}",
+        f"**Readability:** {readability}",
+    ]
+    return "\n".join(lines)
+
+
+def _owned(mine: StepRun | None, step_run: StepRun) -> bool:
+    """Still ours: running, at the attempt we claimed (not cancelled, not re-queued)."""
+    return (
+        mine is not None
+        and mine.status == StepStatus.RUNNING
+        and mine.attempts == step_run.attempts
+    )
+
+
+def _record(run: Run, step_run: StepRun, upstream: dict, outcome: Outcome) -> str:
+    with transaction.atomic():
+        locked = state.lock_run(run.pk)
+        rows = state.step_rows(locked)
+        mine = rows.get(step_run.key)
+        if not _owned(mine, step_run):
+            return "lost"
+        now = timezone.now()
+        outbox = Outbox(locked)
+        fields = ["status", "finished_at", "lease_expires_at", "error", "error_code"]
+        mine.status = outcome.status
+        mine.lease_expires_at = None
+        mine.error = mine.error_code = ""
+        mine.finished_at = None if outcome.status == StepStatus.WAITING else now
+        if outcome.status == StepStatus.SUCCEEDED:
+            document = Document.objects.create(
+                workspace_id=locked.workspace_id,
+                run_id=locked.pk,
+                step_key=mine.key,
+                title=outcome.title,
+                content=outcome.content,
+                word_count=len(outcome.content.split()),
+                analysis=outcome.analysis,
+                data=outcome.data,
+            )
+            if outcome.parents:
+                Document.parents.through.objects.bulk_create(
+                    [
+                        Document.parents.through(
+                            from_document_id=document.pk, to_document_id=parent.pk
+                        )
+                        for parent in outcome.parents
+                    ]
+                )
+            mine.document = document
+            mine.rendered_prompt = outcome.rendered_prompt
+            mine.model = outcome.model
+            mine.tokens_in = outcome.tokens_in
+            mine.tokens_out = outcome.tokens_out
+            mine.cost = outcome.cost
+            mine.latency_ms = outcome.latency_ms
+            fields += [
+                "document",
+                "rendered_prompt",
+                "model",
+                "tokens_in",
+                "tokens_out",
+                "cost",
+                "latency_ms",
+            ]
+            outbox.document(locked, document)
+        mine.save(update_fields=fields)
+        outbox.step(locked, mine)
+        dirty = set()
+        if outcome.tokens_in or outcome.tokens_out or outcome.cost:
+            locked.tokens_in += outcome.tokens_in
+            locked.tokens_out += outcome.tokens_out
+            locked.cost += outcome.cost
+            dirty = {"tokens_in", "tokens_out", "cost"}
+        state.advance_and_settle(locked, rows, upstream, outbox, dirty=dirty, now=now)
+        outbox.flush_on_commit()
+    return outcome.status
+
+
+def retry_delay(backoff: float, attempt: int) -> float:
+    """Exponential backoff with jitter: backoff * 2^(attempt-1), times 0.5-1.5, capped."""
+    base = min(backoff * (2 ** max(attempt - 1, 0)), settings.ENGINE_MAX_RETRY_DELAY_SECONDS)
+    return base * random.uniform(0.5, 1.5)  # noqa: S311 - jitter, not security
+
+
+def _fail_or_retry(
+    run: Run, step_run: StepRun, spec: dict, upstream: dict, error: StepError
+) -> str:
+    with transaction.atomic():
+        locked = state.lock_run(run.pk)
+        rows = state.step_rows(locked)
+        mine = rows.get(step_run.key)
+        if not _owned(mine, step_run):
+            return "lost"
+        now = timezone.now()
+        outbox = Outbox(locked)
+        mine.error = error.message[:5000]
+        mine.error_code = error.code[:64]
+        mine.lease_expires_at = None
+        if error.transient and mine.attempts < mine.max_attempts:
+            delay = retry_delay(
+                float(spec.get("retry", {}).get("backoff_seconds", 2.0)), mine.attempts
+            )
+            mine.status = StepStatus.QUEUED
+            mine.queued_at = now + timedelta(seconds=delay)  # when it is due
+            mine.task_id = new_task_id()
+            mine.save(
+                update_fields=[
+                    "status",
+                    "queued_at",
+                    "task_id",
+                    "error",
+                    "error_code",
+                    "lease_expires_at",
+                ]
+            )
+            outbox.step(locked, mine, "retrying")
+            send_on_commit([Wakeup(mine.pk, mine.task_id, state.queue_for(locked), delay)])
+            outbox.flush_on_commit()
+            return "retrying"
+        mine.status = StepStatus.FAILED
+        mine.finished_at = now
+        mine.save(
+            update_fields=["status", "finished_at", "error", "error_code", "lease_expires_at"]
+        )
+        outbox.step(locked, mine)
+        state.fail_run(
+            locked,
+            rows,
+            code=error.code[:64],
+            message=f"Step '{mine.key}' failed: {error.message}"[:5000],
+            outbox=outbox,
+            now=now,
+        )
+        outbox.flush_on_commit()
+    return "failed"

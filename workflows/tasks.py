@@ -1,0 +1,54 @@
+"""Celery tasks: thin, idempotent wrappers around the engine. They take ids only.
+
+`execute_step` is acked late and rejected (so redelivered) if its worker dies; the claim in
+`engine.steps.execute_step` makes a second delivery a no-op.
+"""
+
+import logging
+
+from celery import shared_task
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(
+    name="workflows.execute_step",
+    queue="default",  # the engine sends each message to its run's priority queue
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def execute_step(step_run_id: int) -> str:
+    from workflows.engine.steps import execute_step as run_step
+
+    return run_step(step_run_id)
+
+
+@shared_task(name="workflows.sweep_leases", queue="high", ignore_result=True)
+def sweep_leases() -> dict:
+    from workflows.engine.sweep import sweep_leases as sweep
+
+    return sweep()
+
+
+@shared_task(name="workflows.run_schedule", queue="default", ignore_result=True)
+def run_schedule(schedule_id: int) -> int | None:
+    """Start a run for a schedule (beat calls this); a disabled or deleted one is skipped."""
+    from workflows.engine.runs import start_run
+    from workflows.models import Schedule, Trigger
+
+    schedule = Schedule.objects.select_related("workflow").filter(pk=schedule_id).first()
+    if schedule is None or not schedule.enabled:
+        return None
+    try:
+        run = start_run(
+            workflow=schedule.workflow,
+            inputs=schedule.inputs,
+            created_by=schedule.created_by,
+            priority=schedule.priority,
+            trigger=Trigger.SCHEDULE,
+        )
+    except Exception:
+        logger.exception("scheduled run could not start", extra={"schedule": schedule_id})
+        return None
+    return run.pk
