@@ -50,3 +50,25 @@ def documents_by_step(run: Run) -> dict[str, Document]:
 
 def parent_keys(document: Document) -> set[str]:
     return set(document.parents.values_list("step_key", flat=True))
+
+
+APPROVAL = {
+    "name": "Press kit",
+    "inputs": [{"name": "product", "type": "string"}],
+    "steps": [
+        {"key": "draft", "kind": "transform", "prompt": "# Draft\nLaunch {{ inputs.product }}"},
+        {"key": "review", "kind": "approval"},
+        {"key": "final", "kind": "transform", "prompt": "Final: {{ steps.review.output }}"},
+    ],
+}
+
+
+def run_inline(action):
+    """Call `action` with the inline dispatcher, then run every queued step in this thread
+    (the CLI's --inline path; needs committed transactions, so transactional_db)."""
+    from workflows.engine.dispatch import InlineDispatcher, use
+
+    with use(InlineDispatcher()) as dispatcher:
+        result = action()
+        dispatcher.drain()
+    return result

@@ -1,0 +1,1 @@
+"""The workflows app's API, one module per area."""
