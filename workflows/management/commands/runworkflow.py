@@ -1,0 +1,216 @@
+"""`manage.py runworkflow FILE_OR_ID --input key=value ... [--inline] [--priority high]
+[--out DIR]`: run a workflow and show it happen.
+
+With --inline the engine runs every step in this process (no broker, no worker; plain SQLite
+is enough), through the same functions a worker calls. Without it the run is queued for the
+workers and followed live from the database. A FILE is imported into the user's workspace
+first.
+"""
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.scoping import Actor, scope_to_workspaces
+from accounts.services import personal_workspace
+from config.errors import DomainError
+from workflows import authoring
+from workflows.definition import load_text
+from workflows.engine import start_run
+from workflows.engine.dispatch import InlineDispatcher, use
+from workflows.models import (
+    RUN_FINISHED,
+    Priority,
+    Run,
+    RunStatus,
+    StepRun,
+    StepStatus,
+    Trigger,
+    Workflow,
+)
+
+FINISHED_STEPS = {StepStatus.SUCCEEDED, StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.CANCELLED}
+
+
+def parse_inputs(pairs: list[str], definition: dict) -> dict:
+    """key=value pairs, each value read as its declared input type."""
+    types = {spec["name"]: spec.get("type", "string") for spec in definition.get("inputs", [])}
+    values: dict = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise CommandError(f"--input takes key=value, not {pair!r}")
+        kind = types.get(key, "string")
+        try:
+            if kind == "integer":
+                values[key] = int(raw)
+            elif kind == "number":
+                values[key] = float(raw)
+            elif kind == "boolean":
+                if raw.lower() not in ("true", "false", "yes", "no", "1", "0"):
+                    raise ValueError(raw)
+                values[key] = raw.lower() in ("true", "yes", "1")
+            else:
+                values[key] = raw
+        except ValueError as exc:
+            raise CommandError(f"--input {key}: {raw!r} is not a valid {kind}") from exc
+    return values
+
+
+class Progress:
+    """Reports steps as they finish: a bar on a terminal, one plain line each otherwise."""
+
+    def __init__(self, run: Run, out, tty: bool):
+        self.run = run
+        self.out = out
+        self.tty = tty
+        self.seen: dict[str, str] = {}
+        self.total = StepRun.objects.filter(run=run).count()
+
+    def update(self) -> Run:
+        rows = StepRun.objects.filter(run=self.run).order_by("id")
+        for row in rows:
+            if self.seen.get(row.key) == row.status:
+                continue
+            self.seen[row.key] = row.status
+            if row.status in FINISHED_STEPS or row.status == StepStatus.WAITING:
+                self._report(row)
+        return Run.objects.get(pk=self.run.pk)
+
+    def _report(self, row: StepRun) -> None:
+        done = sum(1 for status in self.seen.values() if status in FINISHED_STEPS)
+        detail = f"{row.key} {row.status}"
+        if row.latency_ms is not None:
+            detail += f" ({row.latency_ms:.0f} ms)"
+        if row.error:
+            detail += f": {row.error}"
+        if self.tty:
+            width = 30
+            filled = int(width * done / max(self.total, 1))
+            bar = "#" * filled + "." * (width - filled)
+            self.out.write(f"\r[{bar}] {done}/{self.total} {detail}"[:200].ljust(80))
+            self.out.flush()
+        else:
+            self.out.write(f"step {done}/{self.total}: {detail}\n")
+
+    def close(self) -> None:
+        if self.tty:
+            self.out.write("\n")
+
+
+class Command(BaseCommand):
+    help = "Run a workflow (a definition file or a workflow id) and print its documents."
+
+    def add_arguments(self, parser):
+        parser.add_argument("workflow", help="a YAML/JSON definition file, or a workflow id")
+        parser.add_argument("--input", action="append", default=[], metavar="KEY=VALUE")
+        parser.add_argument("--inline", action="store_true", help="run in this process")
+        parser.add_argument("--priority", choices=Priority.values, default=Priority.NORMAL)
+        parser.add_argument("--out", help="write the documents to this directory as markdown")
+        parser.add_argument("--user", default="admin", help="run as this user (default admin)")
+        parser.add_argument("--timeout", type=float, default=600.0, help="seconds to follow")
+
+    def handle(self, *args, **options):
+        user = get_user_model().objects.filter(username=options["user"]).first()
+        if user is None:
+            raise CommandError(f"No user {options['user']!r} (use --user).")
+        actor = Actor(user)
+        workflow = self._workflow(actor, options["workflow"])
+        definition = authoring.current_definition(workflow)
+        inputs = parse_inputs(options["input"], definition)
+        tty = hasattr(self.stdout, "isatty") and self.stdout.isatty()
+        try:
+            if options["inline"]:
+                with use(InlineDispatcher()) as dispatcher:
+                    run = self._start(actor, workflow, inputs, options)
+                    progress = Progress(run, self.stdout, tty)
+                    dispatcher.drain(after_each=lambda _id: progress.update())
+                run = progress.update()
+            else:
+                run = self._start(actor, workflow, inputs, options)
+                progress = Progress(run, self.stdout, tty)
+                run = self._follow(progress, options["timeout"])
+        except DomainError as exc:
+            details = f" {json.dumps(exc.details)}" if exc.details else ""
+            raise CommandError(f"{exc.message}{details}") from exc
+        progress.close()
+        self._finish(run, options["out"])
+
+    def _workflow(self, actor: Actor, target: str) -> Workflow:
+        path = Path(target)
+        if path.is_file():
+            try:
+                data = load_text(path.read_text(encoding="utf-8"))
+                workflow = authoring.create_workflow(
+                    actor=actor, workspace=personal_workspace(actor.user), definition=data
+                )
+            except DomainError as exc:
+                raise CommandError(f"{path}: {exc.message} {json.dumps(exc.details)}") from exc
+            self.stdout.write(f"Imported {path} as workflow {workflow.pk} ({workflow.name}).\n")
+            return workflow
+        if not target.isdigit():
+            raise CommandError(f"{target!r} is neither a definition file nor a workflow id.")
+        workflow = scope_to_workspaces(Workflow.objects.all(), actor).filter(pk=target).first()
+        if workflow is None:
+            raise CommandError(f"No workflow {target} in {actor.user}'s workspaces.")
+        return workflow
+
+    def _start(self, actor, workflow, inputs, options) -> Run:
+        run = start_run(
+            actor=actor,
+            workflow=workflow,
+            inputs=inputs,
+            priority=options["priority"],
+            trigger=Trigger.CLI,
+        )
+        self.stdout.write(f"Run {run.pk} of {workflow.name!r} started.\n")
+        return run
+
+    def _follow(self, progress: Progress, timeout: float) -> Run:
+        deadline = time.monotonic() + timeout
+        while True:
+            run = progress.update()
+            if run.status in RUN_FINISHED or run.status == RunStatus.WAITING:
+                return run
+            if time.monotonic() > deadline:
+                raise CommandError(f"Run {run.pk} is still {run.status} after {timeout:.0f}s.")
+            time.sleep(0.2)
+
+    def _finish(self, run: Run, out_dir: str | None) -> None:
+        rows = list(
+            StepRun.objects.filter(run=run, document__isnull=False)
+            .select_related("document")
+            .order_by("id")
+        )
+        if out_dir:
+            directory = Path(out_dir)
+            directory.mkdir(parents=True, exist_ok=True)
+            for index, row in enumerate(rows, start=1):
+                target = directory / f"{index:02d}-{row.key}.md"
+                target.write_text(row.document.content + "\n", encoding="utf-8")
+            self.stdout.write(f"Wrote {len(rows)} documents to {directory}.\n")
+        else:
+            for row in rows:
+                self.stdout.write(f"\n=== {row.key}: {row.document.title} ===\n")
+                self.stdout.write(row.document.content + "\n")
+        summary = (
+            f"Run {run.pk} {run.status}: {len(rows)} documents, "
+            f"{run.tokens_in + run.tokens_out} tokens, cost {run.cost}"
+        )
+        if run.duration_seconds is not None:
+            summary += f", {run.duration_seconds:.2f}s"
+        self.stdout.write(summary + "\n")
+        if run.status == RunStatus.WAITING:
+            waiting = StepRun.objects.filter(run=run, status=StepStatus.WAITING)
+            for row in waiting:
+                self.stdout.write(
+                    f"Step {row.key!r} waits for approval: "
+                    f"POST /api/v3/runs/{run.pk}/steps/{row.key}/approve\n"
+                )
+        elif run.status != RunStatus.SUCCEEDED:
+            sys.stdout.flush()
+            raise CommandError(f"Run {run.pk} {run.status}: {run.error}")
