@@ -1,5 +1,8 @@
 """Celery tasks: thin, idempotent wrappers around the engine. They take ids only.
 
+Queues are given per message: each step goes to its run's priority queue; beat entries name
+theirs (the sweep runs on `high`).
+
 `execute_step` is acked late and rejected (so redelivered) if its worker dies; the claim in
 `engine.steps.execute_step` makes a second delivery a no-op.
 """
@@ -13,7 +16,6 @@ logger = logging.getLogger(__name__)
 
 @shared_task(
     name="workflows.execute_step",
-    queue="default",  # the engine sends each message to its run's priority queue
     acks_late=True,
     reject_on_worker_lost=True,
     ignore_result=True,
@@ -24,14 +26,14 @@ def execute_step(step_run_id: int) -> str:
     return run_step(step_run_id)
 
 
-@shared_task(name="workflows.sweep_leases", queue="high", ignore_result=True)
+@shared_task(name="workflows.sweep_leases", ignore_result=True)
 def sweep_leases() -> dict:
     from workflows.engine.sweep import sweep_leases as sweep
 
     return sweep()
 
 
-@shared_task(name="workflows.run_schedule", queue="default", ignore_result=True)
+@shared_task(name="workflows.run_schedule", ignore_result=True)
 def run_schedule(schedule_id: int) -> int | None:
     """Start a run for a schedule (beat calls this); a disabled or deleted one is skipped."""
     from workflows.engine.runs import start_run
