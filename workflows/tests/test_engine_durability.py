@@ -1,0 +1,85 @@
+"""Durability: `kill -9` of a worker in the middle of a step loses nothing and duplicates
+nothing. A new worker and the lease sweep finish the run with one document per step."""
+
+import signal
+
+import psycopg
+import pytest
+from django.db import connection
+
+from accounts.scoping import Actor
+from config.testing import start_worker_process, wait_until
+from workflows.engine import start_run, sweep_leases
+from workflows.models import Document, RunStatus, StepRun, StepStatus
+from workflows.tests.engine_support import chain, make_workflow, wait_for_run
+
+pytestmark = pytest.mark.integration
+
+# Short leases so the sweep may act within the test: lease = step timeout (1 s) + grace (0).
+WORKER_ENV = {"ENGINE_LEASE_GRACE_SECONDS": "0"}
+
+
+def _raw_connection():
+    db = connection.settings_dict
+    return psycopg.connect(
+        dbname=db["NAME"],
+        user=db.get("USER") or "postgres",
+        password=db.get("PASSWORD") or None,
+        host=db.get("HOST") or "127.0.0.1",
+        port=db.get("PORT") or 5432,
+    )
+
+
+def _blocked_document_writers() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks"
+            " WHERE relation = 'workflows_document'::regclass AND NOT granted"
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_kill_9_mid_step_then_a_new_worker_and_the_sweep_finish_the_run(user, workspace, tmp_path):
+    if connection.vendor != "postgresql":
+        pytest.skip("holds a table lock from a second connection: PostgreSQL only")
+    workflow = make_workflow(user, workspace, chain(3, timeout=1))
+    # Another session locks the documents table against writes (SHARE: foreign-key checks
+    # still pass): the worker will claim s1, run it, and
+    # stop inside its write transaction (before COMMIT), where we kill it.
+    blocker = _raw_connection()
+    blocker.execute("LOCK TABLE workflows_document IN SHARE MODE")
+    first = start_worker_process(concurrency=1, log_path=tmp_path / "first.log", **WORKER_ENV)
+    try:
+        run = start_run(actor=Actor(user), workflow=workflow, inputs={})
+        wait_until(_blocked_document_writers, timeout=60, message="the worker mid-write")
+        s1 = StepRun.objects.get(run=run, key="s1")
+        assert s1.status == StepStatus.RUNNING and s1.attempts == 1
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=30)
+    finally:
+        if first.poll() is None:
+            first.kill()
+        blocker.rollback()
+        blocker.close()
+    # The dead worker's session ends without committing anything.
+    wait_until(lambda: _blocked_document_writers() == 0, timeout=30)
+    assert not Document.objects.filter(run=run).exists()
+    assert StepRun.objects.get(pk=s1.pk).status == StepStatus.RUNNING
+
+    second = start_worker_process(concurrency=2, log_path=tmp_path / "second.log", **WORKER_ENV)
+    try:
+        # The beat job's work, done here: once the lease expires, s1 is queued again.
+        wait_until(lambda: sweep_leases()["requeued"], timeout=30, message="the sweep")
+        run = wait_for_run(run, timeout=60)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(timeout=30)
+
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    steps = {s.key: s for s in StepRun.objects.filter(run=run)}
+    assert steps["s1"].attempts == 2 and steps["s2"].attempts == 1
+    assert all(s.status == StepStatus.SUCCEEDED for s in steps.values())
+    documents = list(Document.objects.filter(run=run).values_list("step_key", flat=True))
+    assert sorted(documents) == ["s1", "s2", "s3"]  # exactly one per step
+    assert Document.objects.get(run=run, step_key="s3").content == "3 2 one x"
