@@ -1,0 +1,486 @@
+"""The AI gateway's verbs. Every model call in the project goes through `complete` (or `stream`).
+
+Each call writes its own UsageRecord (cached or not, failed or not) and raises the classified
+errors of ai.errors after recording. The record is written with the default connection: call
+these outside your own `transaction.atomic` block if a rollback there must not lose it.
+"""
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema
+from django.conf import settings
+from django.core.cache import cache
+
+from ai import errors, gateway
+from ai.gateway import available_models, default_model  # noqa: F401 - part of the contract
+from ai.models import Outcome, UsageRecord
+from ai.results import CompletionResult
+
+logger = logging.getLogger(__name__)
+
+ROLES = {"system", "user", "assistant", "tool"}
+TEMPERATURE_RANGE = (0.0, 2.0)
+
+
+@dataclass(frozen=True)
+class _Request:
+    workspace_id: int
+    user_id: int | None
+    route: gateway.Route
+    messages: list[dict]
+    temperature: float | None
+    max_tokens: int | None
+    response_schema: dict | None
+    timeout: float
+    latency_ms: float
+    cache_key: str | None
+
+
+def complete(
+    *,
+    workspace,
+    user=None,
+    prompt: str | None = None,
+    messages: list[dict] | None = None,
+    system: str | None = None,
+    model: str | None = None,
+    temperature: float | None = None,
+    max_tokens: int | None = None,
+    response_schema: dict | None = None,
+    use_cache: bool = True,
+    timeout: float | None = None,
+    latency_ms: int | None = None,
+    provider: str | None = None,
+) -> CompletionResult:
+    """One completion: from the response cache when an identical request was answered within
+    AI_CACHE_TTL (unless use_cache=False), else from the model. Raises ai.errors."""
+    started = time.perf_counter()
+    workspace_id, user_id = _ids(workspace, user)
+    request = None
+    try:
+        request = _prepare(
+            workspace_id=workspace_id,
+            user_id=user_id,
+            prompt=prompt,
+            messages=messages,
+            system=system,
+            model=model,
+            provider=provider,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            response_schema=response_schema,
+            use_cache=use_cache,
+            timeout=timeout,
+            latency_ms=latency_ms,
+        )
+        hit = _cache_get(request.cache_key)
+        if hit is not None:
+            return _finish(request, hit, started, cached=True)
+        reply = gateway.call(
+            request.route,
+            request.messages,
+            temperature=request.temperature,
+            max_tokens=request.max_tokens,
+            response_schema=request.response_schema,
+            timeout=request.timeout,
+            latency_ms=request.latency_ms,
+        )
+        stored = {
+            "content": reply.content,
+            "prompt_tokens": reply.prompt_tokens,
+            "completion_tokens": reply.completion_tokens,
+            "cost": reply.cost,
+            "finish_reason": reply.finish_reason,
+        }
+        return _finish(request, stored, started, cached=False)
+    except errors.AIError as exc:
+        _record_failure(exc, workspace_id, user_id, request, model, provider, started)
+        raise
+
+
+def stream(
+    *,
+    workspace,
+    user=None,
+    prompt: str | None = None,
+    messages: list[dict] | None = None,
+    system: str | None = None,
+    model: str | None = None,
+    temperature: float | None = None,
+    max_tokens: int | None = None,
+    response_schema: dict | None = None,
+    use_cache: bool = True,
+    timeout: float | None = None,
+    latency_ms: int | None = None,
+    provider: str | None = None,
+) -> "CompletionStream":
+    """Like `complete`, but the text arrives in pieces: iterate the returned CompletionStream,
+    then read its `.result`. Bad input and provider errors that happen before the first piece
+    (not configured, 429, auth...) raise here, so an API can still answer them with a 4xx/5xx."""
+    started = time.perf_counter()
+    workspace_id, user_id = _ids(workspace, user)
+    request = None
+    try:
+        request = _prepare(
+            workspace_id=workspace_id,
+            user_id=user_id,
+            prompt=prompt,
+            messages=messages,
+            system=system,
+            model=model,
+            provider=provider,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            response_schema=response_schema,
+            use_cache=use_cache,
+            timeout=timeout,
+            latency_ms=latency_ms,
+        )
+        hit = _cache_get(request.cache_key)
+        if hit is not None:
+            return CompletionStream(request, started, _replay(hit), hit)
+        pieces, stats = gateway.stream(
+            request.route,
+            request.messages,
+            temperature=request.temperature,
+            max_tokens=request.max_tokens,
+            response_schema=request.response_schema,
+            timeout=request.timeout,
+            latency_ms=request.latency_ms,
+        )
+        return CompletionStream(request, started, pieces, stats)
+    except errors.AIError as exc:
+        _record_failure(exc, workspace_id, user_id, request, model, provider, started)
+        raise
+
+
+class CompletionStream:
+    """Iterate for the text pieces; afterwards `.result` holds the CompletionResult. Usage is
+    recorded when the stream ends, fails, or is abandoned (closed early)."""
+
+    def __init__(self, request: _Request, started: float, pieces: Iterator[str], stats: dict):
+        self.request = request
+        self.started = started
+        self._pieces = pieces
+        self._stats = stats  # filled by the provider stream when it ends (or a cached reply)
+        self.cached = "content" in stats
+        self.result: CompletionResult | None = None
+        self.model = request.route.model
+        self.provider = request.route.provider
+
+    def __iter__(self) -> Iterator[str]:
+        parts: list[str] = []
+        done = False
+        try:
+            for piece in self._pieces:
+                parts.append(piece)
+                yield piece
+            stored = {
+                "content": "".join(parts),
+                "prompt_tokens": self._stats.get("prompt_tokens", 0),
+                "completion_tokens": self._stats.get("completion_tokens", 0),
+                "cost": 0.0 if self.cached else self._stats.get("cost", 0.0),
+                "finish_reason": self._stats.get("finish_reason", "stop"),
+            }
+            done = True
+            self.result = _finish(
+                self.request, stored, self.started, cached=self.cached, streamed=True
+            )
+        except errors.AIError as exc:
+            done = True
+            _record_failure(exc, 0, None, self.request, None, None, self.started, streamed=True)
+            raise
+        finally:
+            if not done:  # the consumer went away (client disconnected) mid-stream
+                _record(
+                    self.request.workspace_id,
+                    self.request.user_id,
+                    self.model,
+                    self.provider,
+                    started=self.started,
+                    streamed=True,
+                    cached=self.cached,
+                    error=("stream_abandoned", "The client stopped reading the stream."),
+                )
+
+
+def _replay(hit: dict) -> Iterator[str]:
+    from ai import offline  # noqa: PLC0415
+
+    yield from offline.chunks(hit["content"])
+
+
+# --- steps ----------------------------------------------------------------------------------
+def _ids(workspace, user) -> tuple[int, int | None]:
+    if workspace is None:
+        raise errors.InvalidInput("A workspace is required for a model call.", code="no_workspace")
+    workspace_id = workspace if isinstance(workspace, int) else workspace.pk
+    user_id = None
+    if isinstance(user, int):
+        user_id = user
+    elif user is not None and getattr(user, "is_authenticated", False):
+        user_id = user.pk
+    return workspace_id, user_id
+
+
+def _prepare(
+    *,
+    workspace_id,
+    user_id,
+    prompt,
+    messages,
+    system,
+    model,
+    provider,
+    temperature,
+    max_tokens,
+    response_schema,
+    use_cache,
+    timeout,
+    latency_ms,
+) -> _Request:
+    all_messages = _messages(prompt, messages, system)
+    if temperature is not None:
+        low, high = TEMPERATURE_RANGE
+        if not isinstance(temperature, int | float) or not low <= temperature <= high:
+            raise errors.InvalidInput(
+                f"temperature must be between {low} and {high}.",
+                code="invalid_temperature",
+                details={"temperature": temperature},
+            )
+    if max_tokens is not None and (
+        not isinstance(max_tokens, int) or not 1 <= max_tokens <= settings.AI_MAX_OUTPUT_TOKENS
+    ):
+        raise errors.InvalidInput(
+            f"max_tokens must be between 1 and {settings.AI_MAX_OUTPUT_TOKENS}.",
+            code="invalid_max_tokens",
+            details={"max_tokens": max_tokens},
+        )
+    if timeout is not None and timeout <= 0:
+        raise errors.InvalidInput("timeout must be positive.", code="invalid_timeout")
+    if latency_ms is not None and latency_ms < 0:
+        raise errors.InvalidInput("latency_ms cannot be negative.", code="invalid_latency")
+    if response_schema is not None:
+        check_schema(response_schema)
+    route = gateway.resolve(model, provider)
+    key = None
+    if use_cache and settings.AI_CACHE_TTL > 0:
+        key = _cache_key(
+            workspace_id, route.model, all_messages, temperature, max_tokens, response_schema
+        )
+    return _Request(
+        workspace_id=workspace_id,
+        user_id=user_id,
+        route=route,
+        messages=all_messages,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        response_schema=response_schema,
+        timeout=float(timeout if timeout is not None else settings.AI_REQUEST_TIMEOUT),
+        latency_ms=float(latency_ms if latency_ms is not None else settings.OFFLINE_LLM_LATENCY_MS),
+        cache_key=key,
+    )
+
+
+def _messages(prompt: str | None, messages: list[dict] | None, system: str | None) -> list[dict]:
+    out: list[dict] = []
+    if system:
+        out.append({"role": "system", "content": str(system)})
+    if messages is not None:
+        if not isinstance(messages, list):
+            raise errors.InvalidInput("messages must be a list.", code="invalid_messages")
+        for index, message in enumerate(messages):
+            if (
+                not isinstance(message, dict)
+                or message.get("role") not in ROLES
+                or not isinstance(message.get("content"), str | list)
+            ):
+                raise errors.InvalidInput(
+                    "Each message needs a role (system, user, assistant, tool) and content.",
+                    code="invalid_messages",
+                    details={"index": index},
+                )
+            out.append({"role": message["role"], "content": message["content"]})
+    if prompt is not None:
+        if not isinstance(prompt, str):
+            raise errors.InvalidInput("prompt must be text.", code="invalid_prompt")
+        out.append({"role": "user", "content": prompt})
+    if not any(_has_text(m["content"]) for m in out if m["role"] != "system"):
+        raise errors.InvalidInput("The prompt is empty.", code="empty_prompt")
+    size = sum(len(json.dumps(m["content"])) for m in out)
+    if size > settings.AI_MAX_PROMPT_CHARS:
+        raise errors.InvalidInput(
+            f"The prompt is too long ({size} characters; the limit is "
+            f"{settings.AI_MAX_PROMPT_CHARS}).",
+            code="prompt_too_long",
+            details={"length": size, "limit": settings.AI_MAX_PROMPT_CHARS},
+        )
+    return out
+
+
+def _has_text(content: Any) -> bool:
+    if isinstance(content, str):
+        return bool(content.strip())
+    return bool(content)
+
+
+def check_schema(schema: Any) -> None:
+    """Raise InvalidSchema unless `schema` is a valid JSON Schema object."""
+    if not isinstance(schema, dict):
+        raise errors.InvalidSchema("response_schema must be a JSON object (a JSON Schema).")
+    validator = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    try:
+        validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise errors.InvalidSchema(
+            f"response_schema is not a valid JSON Schema: {exc.message}",
+            details={"path": "/".join(str(p) for p in exc.absolute_path)},
+        ) from exc
+
+
+def parse_structured(content: str, schema: dict) -> Any:
+    """The JSON in a reply, validated against `schema`; SchemaMismatch if it is not there."""
+    text = content.strip()
+    if text.startswith("```"):  # models like to fence JSON
+        text = text.strip("`")
+        text = text[text.find("\n") + 1 :] if "\n" in text else text
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise errors.SchemaMismatch(
+            "The model's reply is not JSON.", details={"reason": str(exc)[:200]}
+        ) from exc
+    validator = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    problem = jsonschema.exceptions.best_match(validator(schema).iter_errors(data))
+    if problem is not None:
+        raise errors.SchemaMismatch(
+            f"The model's reply does not match the schema: {problem.message}",
+            details={"path": "/".join(str(p) for p in problem.absolute_path)},
+        )
+    return data
+
+
+def _finish(
+    request: _Request, stored: dict, started: float, *, cached: bool, streamed: bool = False
+) -> CompletionResult:
+    data = None
+    if request.response_schema is not None:
+        data = parse_structured(stored["content"], request.response_schema)
+    if not cached:
+        _cache_set(request.cache_key, stored)
+    cost = 0.0 if cached else float(stored.get("cost") or 0.0)
+    latency = (time.perf_counter() - started) * 1000
+    record = _record(
+        request.workspace_id,
+        request.user_id,
+        request.route.model,
+        request.route.provider,
+        started=started,
+        prompt_tokens=stored["prompt_tokens"],
+        completion_tokens=stored["completion_tokens"],
+        cost=cost,
+        cached=cached,
+        streamed=streamed,
+    )
+    return CompletionResult(
+        content=stored["content"],
+        model=request.route.model,
+        provider=request.route.provider,
+        prompt_tokens=stored["prompt_tokens"],
+        completion_tokens=stored["completion_tokens"],
+        total_tokens=stored["prompt_tokens"] + stored["completion_tokens"],
+        cost=cost,
+        latency_ms=latency,
+        cached=cached,
+        data=data,
+        usage_id=record.pk,
+        finish_reason=stored.get("finish_reason", "stop"),
+    )
+
+
+def _record_failure(exc, workspace_id, user_id, request, model, provider, started, streamed=False):
+    if request is not None:
+        workspace_id, user_id = request.workspace_id, request.user_id
+        model, provider = request.route.model, request.route.provider
+    elif model and "/" in model and not provider:
+        provider = model.split("/", 1)[0]
+    if not workspace_id:
+        return  # no workspace, nobody to charge
+    _record(
+        workspace_id,
+        user_id,
+        (model or "")[:200],
+        (provider or "")[:40],
+        started=started,
+        streamed=streamed,
+        error=(exc.code, exc.message),
+    )
+
+
+def _record(
+    workspace_id: int,
+    user_id: int | None,
+    model: str,
+    provider: str,
+    *,
+    started: float,
+    prompt_tokens: int = 0,
+    completion_tokens: int = 0,
+    cost: float = 0.0,
+    cached: bool = False,
+    streamed: bool = False,
+    error: tuple[str, str] | None = None,
+) -> UsageRecord:
+    return UsageRecord.objects.create(
+        workspace_id=workspace_id,
+        user_id=user_id,
+        model=model,
+        provider=provider,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        total_tokens=prompt_tokens + completion_tokens,
+        cost=round(cost, 8),
+        latency_ms=round((time.perf_counter() - started) * 1000, 3),
+        cached=cached,
+        streamed=streamed,
+        outcome=Outcome.ERROR if error else Outcome.SUCCESS,
+        error_code=error[0][:60] if error else "",
+        error_message=error[1][:500] if error else "",
+    )
+
+
+# --- the response cache ---------------------------------------------------------------------
+def _cache_key(workspace_id, model, messages, temperature, max_tokens, schema) -> str:
+    blob = json.dumps(
+        [model, messages, temperature, max_tokens, schema],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    digest = hashlib.sha256(blob.encode()).hexdigest()
+    return f"{settings.AI_CACHE_PREFIX}:resp:{workspace_id}:{digest}"
+
+
+def _cache_get(key: str | None) -> dict | None:
+    if key is None:
+        return None
+    try:
+        return cache.get(key)
+    except Exception:  # a dead cache is a miss, never a failed call
+        logger.warning("AI response cache unavailable (get)", exc_info=True)
+        return None
+
+
+def _cache_set(key: str | None, value: dict) -> None:
+    if key is None:
+        return
+    try:
+        cache.set(key, value, timeout=settings.AI_CACHE_TTL)
+    except Exception:
+        logger.warning("AI response cache unavailable (set)", exc_info=True)
