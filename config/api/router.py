@@ -4,7 +4,8 @@ root lists them all."""
 from rest_framework.routers import DefaultRouter
 
 from accounts.urls import router as accounts_router
+from ai.urls import router as ai_router
 
 router = DefaultRouter()
-for app_router in (accounts_router,):
+for app_router in (accounts_router, ai_router):
     router.registry.extend(app_router.registry)
