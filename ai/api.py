@@ -2,10 +2,13 @@
 
 import json
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
 from django.http import StreamingHttpResponse
 from django_ratelimit.core import get_usage
 from django_ratelimit.exceptions import Ratelimited
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, renderers
 from rest_framework.generics import GenericAPIView
@@ -18,9 +21,11 @@ from ai import analysis, errors, gateway, selectors, services
 from ai.filters import UsageRecordFilter
 from ai.models import UsageRecord
 from ai.serializers import (
+    AnalysisResultSerializer,
     AnalyzeSerializer,
     GenerateResultSerializer,
     GenerateSerializer,
+    ModelsSerializer,
     UsageRecordSerializer,
 )
 from config.api.exceptions import error_body
@@ -107,7 +112,11 @@ class GenerateView(APIView):
         if not streaming:
             return Response(result_body(services.complete(**call)))
         stream = services.stream(**call)  # errors before the first piece are plain 4xx/5xx
-        response = StreamingHttpResponse(_events(stream), content_type="text/event-stream")
+        events = _events(stream)
+        if isinstance(request._request, ASGIRequest):
+            # Django buffers a sync iterator whole under ASGI; hand it an async one.
+            events = _async_events(events)
+        response = StreamingHttpResponse(events, content_type="text/event-stream")
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"  # no proxy buffering of the events
         return response
@@ -124,11 +133,22 @@ def _events(stream):
     yield sse("done", result_body(stream.result))
 
 
+async def _async_events(events):
+    # thread_sensitive: the provider stream and the usage write stay on Django's sync thread.
+    pull = sync_to_async(next, thread_sensitive=True)
+    done = object()
+    try:
+        while (event := await pull(events, done)) is not done:
+            yield event
+    finally:
+        await sync_to_async(events.close, thread_sensitive=True)()
+
+
 class AnalyzeView(APIView):
     """Sentiment, keywords, an extractive summary and readability, with no model; with
     `use_model: true` the summary and keywords come from the workspace's default model."""
 
-    @extend_schema(request=AnalyzeSerializer)
+    @extend_schema(request=AnalyzeSerializer, responses={200: AnalysisResultSerializer})
     def post(self, request):
         serializer = AnalyzeSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
@@ -149,6 +169,7 @@ class AnalyzeView(APIView):
 class ModelsView(APIView):
     """Providers (configured or not) and the models that can be asked for; offline always."""
 
+    @extend_schema(responses={200: ModelsSerializer})
     def get(self, request):
         return Response(
             {
@@ -178,5 +199,6 @@ class UsageSummaryView(WorkspaceScopedMixin, GenericAPIView):
     serializer_class = UsageRecordSerializer  # for the schema's filter parameters
     pagination_class = None
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         return Response(selectors.usage_summary(self.filter_queryset(self.get_queryset())))

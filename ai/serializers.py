@@ -91,3 +91,41 @@ class UsageRecordSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+
+
+class SentimentSerializer(serializers.Serializer):
+    label = serializers.ChoiceField(choices=["positive", "neutral", "negative"])
+    score = serializers.FloatField(help_text="VADER compound score, -1 to 1.")
+
+
+class ReadabilitySerializer(serializers.Serializer):
+    flesch_reading_ease = serializers.FloatField()
+    grade_level = serializers.FloatField()
+    word_count = serializers.IntegerField()
+    sentence_count = serializers.IntegerField()
+
+
+class AnalysisResultSerializer(serializers.Serializer):
+    sentiment = SentimentSerializer()
+    keywords = serializers.ListField(child=serializers.CharField())
+    summary = serializers.CharField()
+    readability = ReadabilitySerializer()
+    model = serializers.CharField(required=False, help_text="Only with use_model.")
+
+
+class ModelInfoSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    provider = serializers.CharField()
+    description = serializers.CharField()
+    default = serializers.BooleanField()
+
+
+class ProviderInfoSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    configured = serializers.BooleanField()
+
+
+class ModelsSerializer(serializers.Serializer):
+    default_model = serializers.CharField()
+    providers = ProviderInfoSerializer(many=True)
+    models = ModelInfoSerializer(many=True)
