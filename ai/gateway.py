@@ -7,6 +7,7 @@ Django start-up.
 """
 
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -160,6 +161,8 @@ def litellm():
     if _litellm is None:
         with _litellm_lock:
             if _litellm is None:
+                # config.settings sets this too; never let litellm fetch its price map.
+                os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
                 import litellm as module  # noqa: PLC0415 - deliberately lazy
 
                 module.suppress_debug_info = True

@@ -104,6 +104,12 @@ def complete(
         raise
 
 
+def warm_up() -> None:
+    """Load litellm and the tokenizer now instead of on the first call (~3-4 s once per
+    process): for a Celery worker's start-up or a benchmark's set-up."""
+    gateway.count_text_tokens(gateway.OFFLINE_DEFAULT, "warm up")
+
+
 def stream(
     *,
     workspace,

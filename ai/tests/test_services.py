@@ -291,3 +291,27 @@ def test_offline_writer_is_plain_python():
     messages = [{"role": "user", "content": "Write about urban gardening."}]
     assert offline.write(messages) == offline.write(messages)
     assert offline.write(messages).startswith("# Urban gardening")
+
+
+def test_django_start_up_does_not_import_litellm():
+    import subprocess
+    import sys
+
+    from config.testing import BASE_DIR, child_env
+
+    code = (
+        "import sys, django; django.setup(); "
+        "from django.urls import resolve; resolve('/api/v3/ai/models'); "
+        "import ai.services, ai.api, ai.analysis, ai.admin; "
+        "print(sorted(m for m in ('litellm', 'yake', 'textstat') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=BASE_DIR,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert out.stdout.strip() == "[]"
