@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 MAX_DEPTH = 12
+OPTIONAL_DEPTH = 4
 
 _FORMATS = {
     "date": "2026-01-01",
@@ -144,8 +145,11 @@ def _value(schema: Any, ctx: _Context, *, name: str, depth: int, index: int) -> 
 def _object(schema: dict, ctx: _Context, depth: int) -> dict:
     out: dict[str, Any] = {}
     properties = schema.get("properties") or {}
+    required = set(schema.get("required", []))
     for key, sub in properties.items():
-        out[key] = _value(sub, ctx, name=key, depth=depth + 1, index=len(out))
+        # Optional properties only near the top: a recursive schema must bottom out.
+        if key in required or depth < OPTIONAL_DEPTH:
+            out[key] = _value(sub, ctx, name=key, depth=depth + 1, index=len(out))
     for key in schema.get("required", []):
         if key not in out:
             out[key] = _value(True, ctx, name=key, depth=depth + 1, index=len(out))

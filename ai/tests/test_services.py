@@ -315,3 +315,18 @@ def test_django_start_up_does_not_import_litellm():
         check=True,
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_a_dead_cache_is_a_miss_not_a_failure(workspace, settings):
+    from config.testing import free_port
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",  # nothing listens
+        }
+    }
+    first = services.complete(workspace=workspace, prompt=PROMPT)
+    second = services.complete(workspace=workspace, prompt=PROMPT)
+    assert (first.cached, second.cached) == (False, False)
+    assert UsageRecord.objects.filter(workspace=workspace, outcome="success").count() == 2
