@@ -54,10 +54,12 @@ LOCAL_APPS = [
     "accounts",
     "realtime",
     "ai",
+    "workflows",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 MIDDLEWARE = [
+    "config.api.request_logging.RequestLogMiddleware",
     "config.api.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
