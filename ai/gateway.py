@@ -422,7 +422,7 @@ def classify(exc: Exception, route: Route) -> errors.AIError:
         return errors.RateLimited(f"{route.provider} rate limited the request.", details=details)
     if isinstance(exc, le.Timeout) or status in (408, 504):
         return errors.ProviderTimeout(f"{route.provider} did not answer in time.", details=details)
-    if isinstance(exc, le.ContentPolicyViolationError):
+    if isinstance(exc, le.ContentPolicyViolationError) or _is_policy_refusal(exc):
         return errors.ContentPolicyViolation(message, details=details)
     if isinstance(exc, le.AuthenticationError | le.PermissionDeniedError) or status in (401, 403):
         return errors.ProviderAuthError(message, details=details)
@@ -438,6 +438,26 @@ def classify(exc: Exception, route: Route) -> errors.AIError:
     return errors.ProviderUnavailable(
         f"{route.provider} failed: {message}", details={**details, "status": status}
     )
+
+
+POLICY_CODES = {"content_policy_violation", "content_filter", "safety"}
+
+
+def _is_policy_refusal(exc: BaseException | None) -> bool:
+    """litellm names a content-policy refusal only when the message says so; OpenAI-style
+    servers also put it in the error body's `code`, which we check along the cause chain."""
+    seen = 0
+    while exc is not None and seen < 5:
+        body = getattr(exc, "body", None)
+        codes = {getattr(exc, "code", None)}
+        if isinstance(body, dict):
+            inner = body.get("error") if isinstance(body.get("error"), dict) else body
+            codes |= {inner.get("code"), inner.get("type")}
+        if codes & POLICY_CODES:
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
 
 
 def _short(exc: Exception, limit: int = 300) -> str:

@@ -12,8 +12,9 @@ from config.testing import free_port
 
 
 class FakeOpenAI:
-    """`mode` decides the next answers: ok, stream (ok, as SSE when asked), 429, 500, 401,
-    400, hang (no answer until released), bad_json (a reply that is not the asked JSON)."""
+    """`mode` decides the next answers: ok (as SSE when asked to stream), 429, 500, 401, 400,
+    policy (a content-policy refusal), hang (no answer until released), bad_json (a reply
+    that is not the asked JSON)."""
 
     def __init__(self):
         self.mode = "ok"
@@ -46,6 +47,13 @@ class FakeOpenAI:
                 if mode == "hang":
                     fake.release.wait(30)
                     return self._json(200, fake.completion(body))
+                if mode == "policy":
+                    error = {
+                        "message": "Your request was rejected as a result of our safety system.",
+                        "type": "invalid_request_error",
+                        "code": "content_policy_violation",
+                    }
+                    return self._json(400, {"error": error})
                 if mode in ("429", "500", "401", "400"):
                     message = {"429": "slow down", "500": "boom", "401": "bad key"}.get(
                         mode, "bad request"

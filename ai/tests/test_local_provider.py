@@ -56,6 +56,7 @@ def test_identical_local_call_is_served_from_cache(local_llm, workspace):
         ("500", errors.ProviderUnavailable, "provider_unavailable", True),
         ("401", errors.ProviderAuthError, "provider_auth_failed", False),
         ("400", errors.BadRequest, "provider_bad_request", False),
+        ("policy", errors.ContentPolicyViolation, "content_policy_violation", False),
     ],
 )
 def test_provider_errors_are_classified_and_recorded(
