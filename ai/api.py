@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from accounts.models import Role
 from accounts.scoping import Actor, require_role
-from ai import analysis, errors, gateway, selectors, services
+from ai import analysis, errors, providers, selectors, services
 from ai.filters import UsageRecordFilter
 from ai.models import UsageRecord
 from ai.serializers import (
@@ -173,9 +173,9 @@ class ModelsView(APIView):
     def get(self, request):
         return Response(
             {
-                "default_model": gateway.default_model(),
-                "providers": gateway.providers(),
-                "models": gateway.available_models(),
+                "default_model": providers.default_model(),
+                "providers": providers.providers(),
+                "models": providers.available_models(),
             }
         )
 

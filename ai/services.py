@@ -5,34 +5,28 @@ errors of ai.errors after recording. The record is written with the default conn
 these outside your own `transaction.atomic` block if a rollback there must not lose it.
 """
 
-import hashlib
-import json
 import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
-import jsonschema
 from django.conf import settings
-from django.core.cache import cache
 
-from ai import errors, gateway
-from ai.gateway import available_models, default_model  # noqa: F401 - part of the contract
+from ai import cache as response_cache
+from ai import errors, gateway, providers, validation
 from ai.models import Outcome, UsageRecord
+from ai.providers import available_models, default_model  # noqa: F401 - part of the contract
 from ai.results import CompletionResult
+from ai.validation import check_schema, parse_structured  # noqa: F401 - for callers
 
 logger = logging.getLogger(__name__)
-
-ROLES = {"system", "user", "assistant", "tool"}
-TEMPERATURE_RANGE = (0.0, 2.0)
 
 
 @dataclass(frozen=True)
 class _Request:
     workspace_id: int
     user_id: int | None
-    route: gateway.Route
+    route: providers.Route
     messages: list[dict]
     temperature: float | None
     max_tokens: int | None
@@ -79,7 +73,7 @@ def complete(
             timeout=timeout,
             latency_ms=latency_ms,
         )
-        hit = _cache_get(request.cache_key)
+        hit = response_cache.get(request.cache_key)
         if hit is not None:
             return _finish(request, hit, started, cached=True)
         reply = gateway.call(
@@ -107,7 +101,7 @@ def complete(
 def warm_up() -> None:
     """Load litellm and the tokenizer now instead of on the first call (~3-4 s once per
     process): for a Celery worker's start-up or a benchmark's set-up."""
-    gateway.count_text_tokens(gateway.OFFLINE_DEFAULT, "warm up")
+    gateway.count_text_tokens(providers.OFFLINE_DEFAULT, "warm up")
 
 
 def stream(
@@ -148,7 +142,7 @@ def stream(
             timeout=timeout,
             latency_ms=latency_ms,
         )
-        hit = _cache_get(request.cache_key)
+        hit = response_cache.get(request.cache_key)
         if hit is not None:
             return CompletionStream(request, started, _replay(hit), hit)
         pieces, stats = gateway.stream(
@@ -251,9 +245,9 @@ def _prepare(
     timeout,
     latency_ms,
 ) -> _Request:
-    all_messages = _messages(prompt, messages, system)
+    all_messages = validation.messages_for(prompt, messages, system)
     if temperature is not None:
-        low, high = TEMPERATURE_RANGE
+        low, high = validation.TEMPERATURE_RANGE
         if not isinstance(temperature, int | float) or not low <= temperature <= high:
             raise errors.InvalidInput(
                 f"temperature must be between {low} and {high}.",
@@ -273,11 +267,11 @@ def _prepare(
     if latency_ms is not None and latency_ms < 0:
         raise errors.InvalidInput("latency_ms cannot be negative.", code="invalid_latency")
     if response_schema is not None:
-        check_schema(response_schema)
-    route = gateway.resolve(model, provider)
+        validation.check_schema(response_schema)
+    route = providers.resolve(model, provider)
     key = None
     if use_cache and settings.AI_CACHE_TTL > 0:
-        key = _cache_key(
+        key = response_cache.key_for(
             workspace_id, route.model, all_messages, temperature, max_tokens, response_schema
         )
     return _Request(
@@ -294,92 +288,14 @@ def _prepare(
     )
 
 
-def _messages(prompt: str | None, messages: list[dict] | None, system: str | None) -> list[dict]:
-    out: list[dict] = []
-    if system:
-        out.append({"role": "system", "content": str(system)})
-    if messages is not None:
-        if not isinstance(messages, list):
-            raise errors.InvalidInput("messages must be a list.", code="invalid_messages")
-        for index, message in enumerate(messages):
-            if (
-                not isinstance(message, dict)
-                or message.get("role") not in ROLES
-                or not isinstance(message.get("content"), str | list)
-            ):
-                raise errors.InvalidInput(
-                    "Each message needs a role (system, user, assistant, tool) and content.",
-                    code="invalid_messages",
-                    details={"index": index},
-                )
-            out.append({"role": message["role"], "content": message["content"]})
-    if prompt is not None:
-        if not isinstance(prompt, str):
-            raise errors.InvalidInput("prompt must be text.", code="invalid_prompt")
-        out.append({"role": "user", "content": prompt})
-    if not any(_has_text(m["content"]) for m in out if m["role"] != "system"):
-        raise errors.InvalidInput("The prompt is empty.", code="empty_prompt")
-    size = sum(len(json.dumps(m["content"])) for m in out)
-    if size > settings.AI_MAX_PROMPT_CHARS:
-        raise errors.InvalidInput(
-            f"The prompt is too long ({size} characters; the limit is "
-            f"{settings.AI_MAX_PROMPT_CHARS}).",
-            code="prompt_too_long",
-            details={"length": size, "limit": settings.AI_MAX_PROMPT_CHARS},
-        )
-    return out
-
-
-def _has_text(content: Any) -> bool:
-    if isinstance(content, str):
-        return bool(content.strip())
-    return bool(content)
-
-
-def check_schema(schema: Any) -> None:
-    """Raise InvalidSchema unless `schema` is a valid JSON Schema object."""
-    if not isinstance(schema, dict):
-        raise errors.InvalidSchema("response_schema must be a JSON object (a JSON Schema).")
-    validator = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    try:
-        validator.check_schema(schema)
-    except jsonschema.SchemaError as exc:
-        raise errors.InvalidSchema(
-            f"response_schema is not a valid JSON Schema: {exc.message}",
-            details={"path": "/".join(str(p) for p in exc.absolute_path)},
-        ) from exc
-
-
-def parse_structured(content: str, schema: dict) -> Any:
-    """The JSON in a reply, validated against `schema`; SchemaMismatch if it is not there."""
-    text = content.strip()
-    if text.startswith("```"):  # models like to fence JSON
-        text = text.strip("`")
-        text = text[text.find("\n") + 1 :] if "\n" in text else text
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise errors.SchemaMismatch(
-            "The model's reply is not JSON.", details={"reason": str(exc)[:200]}
-        ) from exc
-    validator = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    problem = jsonschema.exceptions.best_match(validator(schema).iter_errors(data))
-    if problem is not None:
-        raise errors.SchemaMismatch(
-            f"The model's reply does not match the schema: {problem.message}",
-            details={"path": "/".join(str(p) for p in problem.absolute_path)},
-        )
-    return data
-
-
 def _finish(
     request: _Request, stored: dict, started: float, *, cached: bool, streamed: bool = False
 ) -> CompletionResult:
     data = None
     if request.response_schema is not None:
-        data = parse_structured(stored["content"], request.response_schema)
+        data = validation.parse_structured(stored["content"], request.response_schema)
     if not cached:
-        _cache_set(request.cache_key, stored)
+        response_cache.put(request.cache_key, stored)
     cost = 0.0 if cached else float(stored.get("cost") or 0.0)
     latency = (time.perf_counter() - started) * 1000
     record = _record(
@@ -459,34 +375,3 @@ def _record(
         error_code=error[0][:60] if error else "",
         error_message=error[1][:500] if error else "",
     )
-
-
-# --- the response cache ---------------------------------------------------------------------
-def _cache_key(workspace_id, model, messages, temperature, max_tokens, schema) -> str:
-    blob = json.dumps(
-        [model, messages, temperature, max_tokens, schema],
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    digest = hashlib.sha256(blob.encode()).hexdigest()
-    return f"{settings.AI_CACHE_PREFIX}:resp:{workspace_id}:{digest}"
-
-
-def _cache_get(key: str | None) -> dict | None:
-    if key is None:
-        return None
-    try:
-        return cache.get(key)
-    except Exception:  # a dead cache is a miss, never a failed call
-        logger.warning("AI response cache unavailable (get)", exc_info=True)
-        return None
-
-
-def _cache_set(key: str | None, value: dict) -> None:
-    if key is None:
-        return
-    try:
-        cache.set(key, value, timeout=settings.AI_CACHE_TTL)
-    except Exception:
-        logger.warning("AI response cache unavailable (set)", exc_info=True)
