@@ -2,6 +2,8 @@
 model call. The run's `max_cost` is checked against its running total; the workspace's
 monthly limits against the AI gateway's usage records for the month."""
 
+from decimal import Decimal
+
 from django.utils import timezone
 
 from workflows.engine import llm
@@ -26,6 +28,7 @@ def check_budget(run: Run) -> None:
     if budget is None or (budget.monthly_cost_limit is None and budget.monthly_token_limit is None):
         return
     used = llm.usage_totals(workspace_id=run.workspace_id, since=month_start())
+    used = {"tokens": int(used["tokens"]), "cost": Decimal(str(used["cost"]))}
     if budget.monthly_cost_limit is not None and used["cost"] >= budget.monthly_cost_limit:
         raise llm.PermanentStepError(
             f"The workspace has spent {used['cost']} of its monthly budget "

@@ -2,6 +2,7 @@
 nothing. A new worker and the lease sweep finish the run with one document per step."""
 
 import signal
+import uuid
 
 import psycopg
 import pytest
@@ -83,3 +84,53 @@ def test_kill_9_mid_step_then_a_new_worker_and_the_sweep_finish_the_run(user, wo
     documents = list(Document.objects.filter(run=run).values_list("step_key", flat=True))
     assert sorted(documents) == ["s1", "s2", "s3"]  # exactly one per step
     assert Document.objects.get(run=run, step_key="s3").content == "3 2 one x"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_kill_9_during_a_slow_model_call(user, workspace, tmp_path):
+    """The offline model's simulated latency keeps the step inside its model call."""
+    slow = {
+        "name": "Slow",
+        "inputs": [{"name": "topic", "type": "string"}],
+        "steps": [
+            {
+                "key": "draft",
+                "kind": "generate",
+                "prompt": "Draft about {{ inputs.topic }}",
+                "parameters": {"latency_ms": 1500},
+                "timeout": 2,
+            },
+            {"key": "final", "kind": "transform", "prompt": "{{ steps.draft.output }}"},
+        ],
+    }
+    workflow = make_workflow(user, workspace, slow)
+    first = start_worker_process(concurrency=1, log_path=tmp_path / "first.log", **WORKER_ENV)
+    try:
+        run = start_run(actor=Actor(user), workflow=workflow, inputs={"topic": uuid.uuid4().hex})
+        wait_until(
+            lambda: StepRun.objects.filter(run=run, key="draft", status="running").exists(),
+            timeout=60,
+            message="the model call to start",
+        )
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=30)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert not Document.objects.filter(run=run).exists()
+
+    second = start_worker_process(concurrency=2, log_path=tmp_path / "second.log", **WORKER_ENV)
+    try:
+        wait_until(lambda: sweep_leases()["requeued"], timeout=30, message="the sweep")
+        run = wait_for_run(run, timeout=60)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(timeout=30)
+
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    draft = StepRun.objects.get(run=run, key="draft")
+    assert draft.attempts == 2 and draft.tokens_in > 0
+    assert sorted(Document.objects.filter(run=run).values_list("step_key", flat=True)) == [
+        "draft",
+        "final",
+    ]
