@@ -172,6 +172,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets that share a field name ("status") get their own component names.
+    "ENUM_NAME_OVERRIDES": {
+        "RunStatusEnum": "workflows.models.RunStatus",
+        "StepRunStatusEnum": "workflows.models.StepStatus",
+    },
 }
 
 # Request bodies above this size are refused with 413 before any view reads them.
