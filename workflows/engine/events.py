@@ -79,6 +79,7 @@ class Outbox:
     def __init__(self, run: Run):
         self.groups = groups_for(run)
         self.items: list[tuple[str, dict]] = []
+        self.wakeups: list = []
 
     def run(self, run: Run, event: str | None = None) -> None:
         event = event or _EVENT_FOR_STATUS.get(run.status, run.status)
@@ -91,10 +92,28 @@ class Outbox:
     def document(self, run: Run, document: Document) -> None:
         self.items.append(("document.created", document_payload(run, document)))
 
+    def wake(self, wakeups: list) -> None:
+        """Steps to send to the workers, after this transaction's events (so that nobody
+        hears "step.started" before the "step.queued" that led to it)."""
+        self.wakeups.extend(wakeups)
+
     def flush_on_commit(self) -> None:
-        if self.items:
-            transaction.on_commit(partial(send, list(self.items), self.groups))
+        if self.items or self.wakeups:
+            from workflows.engine.dispatch import current
+
+            dispatcher = current()
+            transaction.on_commit(
+                partial(_deliver, list(self.items), self.groups, list(self.wakeups), dispatcher)
+            )
             self.items.clear()
+            self.wakeups.clear()
+
+
+def _deliver(items, groups, wakeups, dispatcher) -> None:
+    if items:
+        send(items, groups)
+    if wakeups:
+        dispatcher.send(wakeups)
 
 
 async def _send_all(items: list[tuple[str, dict]], groups: list[str]) -> None:

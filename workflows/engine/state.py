@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from config.celery_app import QUEUE_FOR_PRIORITY
 from workflows.engine import graph
-from workflows.engine.dispatch import Wakeup, new_task_id, send_on_commit
+from workflows.engine.dispatch import Wakeup, new_task_id
 from workflows.engine.events import Outbox
 from workflows.models import RUN_FINISHED, Run, RunStatus, StepRun, StepStatus
 
@@ -61,7 +61,7 @@ def queue_steps(run: Run, rows: list[StepRun], outbox: Outbox, *, now=None) -> N
         )
         wakeups.append(Wakeup(row.pk, row.task_id, queue))
         outbox.step(run, row, "queued")
-    send_on_commit(wakeups)
+    outbox.wake(wakeups)
 
 
 def mark_steps(run: Run, rows: list[StepRun], status: str, outbox: Outbox, *, now=None) -> None:

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from workflows.engine import graph, llm, state
 from workflows.engine.budget import check_budget
-from workflows.engine.dispatch import Wakeup, new_task_id, send_on_commit
+from workflows.engine.dispatch import Wakeup, new_task_id
 from workflows.engine.events import Outbox
 from workflows.engine.llm import PermanentStepError, StepError, TransientStepError
 from workflows.models import Document, Run, RunStatus, StepKind, StepRun, StepStatus
@@ -334,7 +334,7 @@ def _fail_or_retry(
                 ]
             )
             outbox.step(locked, mine, "retrying")
-            send_on_commit([Wakeup(mine.pk, mine.task_id, state.queue_for(locked), delay)])
+            outbox.wake([Wakeup(mine.pk, mine.task_id, state.queue_for(locked), delay)])
             outbox.flush_on_commit()
             return "retrying"
         mine.status = StepStatus.FAILED

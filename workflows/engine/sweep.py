@@ -53,7 +53,7 @@ def sweep_leases() -> dict:
                         ]
                     )
                     outbox.step(run, row, "retrying")
-                    send_on_commit([Wakeup(row.pk, row.task_id, state.queue_for(run))])
+                    outbox.wake([Wakeup(row.pk, row.task_id, state.queue_for(run))])
                     requeued += 1
                 else:
                     row.status = StepStatus.FAILED
