@@ -214,6 +214,12 @@ class StepRun(models.Model):
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     # The id of the Celery message that will run the step, so cancel can revoke it.
     task_id = models.CharField(max_length=64, blank=True)
+    # Copied from the run's definition when the run starts, so a worker can claim the step
+    # (its lease is this long) and fetch what it reads in its first two queries.
+    timeout_seconds = models.PositiveIntegerField(default=120)
+    # Keys of the steps whose documents this step reads: its upstream ones (its parents) and
+    # any its templates mention.
+    context_keys = models.JSONField(default=list, blank=True)
     # The output. A re-run may point at a document made by its source run (reused, not copied).
     document = models.ForeignKey(
         "Document", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -20,10 +20,10 @@ logger = logging.getLogger(__name__)
     reject_on_worker_lost=True,
     ignore_result=True,
 )
-def execute_step(step_run_id: int) -> str:
+def execute_step(step_run_id: int, lease_seconds: int | None = None) -> str:
     from workflows.engine.steps import execute_step as run_step
 
-    return run_step(step_run_id)
+    return run_step(step_run_id, lease_seconds)
 
 
 @shared_task(name="workflows.sweep_leases", ignore_result=True)

@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from workflows.engine import llm
-from workflows.models import Run
+from workflows.models import Budget, Run
 
 
 def month_start():
@@ -15,16 +15,15 @@ def month_start():
     return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def check_budget(run: Run) -> None:
+def check_budget(run: Run, budget: Budget | None) -> None:
     """Raise PermanentStepError(code="budget_exceeded") if a limit is already reached.
 
-    `run.workspace.budget` comes with the step's first query (select_related)."""
+    `budget` (the workspace's, or None) comes with the step's first query."""
     if run.max_cost is not None and run.cost >= run.max_cost:
         raise llm.PermanentStepError(
             f"The run has spent {run.cost} of its max_cost {run.max_cost}.",
             code="budget_exceeded",
         )
-    budget = getattr(run.workspace, "budget", None)
     if budget is None or (budget.monthly_cost_limit is None and budget.monthly_token_limit is None):
         return
     used = llm.usage_totals(workspace_id=run.workspace_id, since=month_start())

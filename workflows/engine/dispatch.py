@@ -28,6 +28,8 @@ class Wakeup:
     task_id: str
     queue: str
     countdown: float = 0.0
+    # The step's timeout, so the worker can claim it with its lease in its first query.
+    lease_seconds: int | None = None
 
 
 def new_task_id() -> str:
@@ -41,7 +43,7 @@ class CeleryDispatcher:
         for wakeup in wakeups:
             try:
                 execute_step.apply_async(
-                    args=[wakeup.step_run_id],
+                    args=[wakeup.step_run_id, wakeup.lease_seconds],
                     queue=wakeup.queue,
                     task_id=wakeup.task_id,
                     countdown=wakeup.countdown or None,
@@ -66,13 +68,13 @@ class InlineDispatcher:
     """Runs wake-ups in this process, in due order, until none is left."""
 
     def __init__(self) -> None:
-        self._heap: list[tuple[float, int, int]] = []
+        self._heap: list[tuple[float, int, Wakeup]] = []
         self._order = itertools.count()
 
     def send(self, wakeups: list[Wakeup]) -> None:
         now = time.monotonic()
         for wakeup in wakeups:
-            item = (now + wakeup.countdown, next(self._order), wakeup.step_run_id)
+            item = (now + wakeup.countdown, next(self._order), wakeup)
             heapq.heappush(self._heap, item)
 
     def revoke(self, task_ids: list[str]) -> None:
@@ -82,13 +84,13 @@ class InlineDispatcher:
         from workflows.engine.steps import execute_step
 
         while self._heap:
-            due, _, step_run_id = heapq.heappop(self._heap)
+            due, _, wakeup = heapq.heappop(self._heap)
             delay = due - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-            execute_step(step_run_id)
+            execute_step(wakeup.step_run_id, wakeup.lease_seconds)
             if after_each is not None:
-                after_each(step_run_id)
+                after_each(wakeup.step_run_id)
 
 
 _DEFAULT = CeleryDispatcher()

@@ -3,7 +3,10 @@
 No database here: the callers hold the run's lock and pass the statuses they read under it.
 """
 
+from functools import lru_cache
+
 from workflows.models import RunStatus, StepStatus
+from workflows.templating import references
 
 DONE_OK = frozenset({StepStatus.SUCCEEDED, StepStatus.SKIPPED})
 FINISHED = frozenset(
@@ -83,3 +86,15 @@ def run_status(statuses: dict[str, str]) -> str:
     if StepStatus.WAITING in values:
         return RunStatus.WAITING
     return RunStatus.RUNNING
+
+
+@lru_cache(maxsize=1024)
+def _referenced(source: str) -> frozenset[str]:
+    return frozenset(references(source)[0]) if source else frozenset()
+
+
+def context_keys(spec: dict, upstream: tuple[str, ...]) -> list[str]:
+    """The steps whose documents a step reads: its direct upstream ones (its parents) and
+    those its templates mention (always upstream: the definition checks that)."""
+    keys = set(upstream) | _referenced(spec.get("prompt", "")) | _referenced(spec.get("when", ""))
+    return sorted(keys)

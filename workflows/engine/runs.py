@@ -58,6 +58,8 @@ def _step_runs(run: Run, definition: dict) -> list[StepRun]:
             kind=spec["kind"],
             depends_on=list(upstream[spec["key"]]),
             max_attempts=spec.get("retry", {}).get("max_attempts", 3),
+            timeout_seconds=spec.get("timeout", 120),
+            context_keys=graph.context_keys(spec, upstream[spec["key"]]),
         )
         for spec in definition["steps"]
     ]
@@ -114,20 +116,21 @@ def start_run(
     return run
 
 
-def _locked(actor: Actor | None, run: Run, *, with_definition: bool = False) -> Run:
+def _locked(
+    actor: Actor | None, run: Run, *, with_definition: bool = False
+) -> tuple[Run, dict[str, StepRun]]:
     if actor is not None:
         require_role(actor, run.workspace_id, Role.EDITOR)
-    return state.lock_run(run.pk, with_definition=with_definition)
+    return state.lock(run.pk, with_definition=with_definition)
 
 
 def cancel_run(*, actor: Actor | None, run: Run) -> Run:
     """Cancel: steps not finished are cancelled, queued messages revoked, and a step running
     now finds its claim gone when it comes to write, and drops its result."""
     with transaction.atomic():
-        locked = _locked(actor, run)
+        locked, rows = _locked(actor, run)
         if locked.status in RUN_FINISHED:
             raise InvalidRunState(f"The run has already {locked.status}.")
-        rows = state.step_rows(locked)
         outbox = Outbox(locked)
         open_rows = [
             row
@@ -151,10 +154,9 @@ def retry_run(*, actor: Actor | None, run: Run) -> Run:
     """Run a failed run again from where it failed: succeeded steps keep their documents;
     failed, skipped and cancelled steps go back to pending and run again."""
     with transaction.atomic():
-        locked = _locked(actor, run, with_definition=True)
+        locked, rows = _locked(actor, run, with_definition=True)
         if locked.status != RunStatus.FAILED:
             raise InvalidRunState(f"Only a failed run can be retried; this one is {locked.status}.")
-        rows = state.step_rows(locked)
         again = [
             row
             for row in rows.values()
@@ -172,10 +174,11 @@ def retry_run(*, actor: Actor | None, run: Run) -> Run:
             decided_by=None,
             decision_comment="",
         )
-        for row in again:
+        for row in again:  # the same, in memory, for what advance_and_settle writes
             row.status = StepStatus.PENDING
             row.attempts = 0
             row.error = row.error_code = ""
+            row.queued_at = row.finished_at = row.lease_expires_at = None
         locked.status = RunStatus.QUEUED
         locked.error = locked.error_code = ""
         locked.finished_at = None
@@ -243,22 +246,21 @@ def rerun_from(
     return new
 
 
-def _waiting_step(run: Run, key: str) -> tuple[dict[str, StepRun], StepRun]:
-    rows = state.step_rows(run)
+def _waiting_step(rows: dict[str, StepRun], key: str) -> StepRun:
     row = rows.get(key)
     if row is None:
         raise NotFound(f"The run has no step '{key}'.")
     if row.status != StepStatus.WAITING:
         raise InvalidRunState(f"Step '{key}' is not waiting for approval; it is {row.status}.")
-    return rows, row
+    return row
 
 
 def approve_step(*, actor: Actor, run: Run, key: str, comment: str = "") -> Run:
     """Approve a waiting approval step: it succeeds with a document that carries what was
     approved (its upstream text), and the run goes on."""
     with transaction.atomic():
-        locked = _locked(actor, run, with_definition=True)
-        rows, row = _waiting_step(locked, key)
+        locked, rows = _locked(actor, run, with_definition=True)
+        row = _waiting_step(rows, key)
         upstream = graph.upstream_map(locked.definition)
         parents = [rows[dep].document for dep in upstream[key] if rows[dep].document_id is not None]
         spec = next(step for step in locked.definition["steps"] if step["key"] == key)
@@ -293,8 +295,8 @@ def approve_step(*, actor: Actor, run: Run, key: str, comment: str = "") -> Run:
 def reject_step(*, actor: Actor, run: Run, key: str, comment: str = "") -> Run:
     """Reject a waiting approval step: it fails with the comment, and so does the run."""
     with transaction.atomic():
-        locked = _locked(actor, run)
-        rows, row = _waiting_step(locked, key)
+        locked, rows = _locked(actor, run)
+        row = _waiting_step(rows, key)
         now = timezone.now()
         outbox = Outbox(locked)
         reason = comment or "no comment"

@@ -1,26 +1,25 @@
 """Transitions made under the run's lock: the only place a run's steps change together.
 
-Every caller opens a transaction, takes `lock_run()` (SELECT ... FOR UPDATE on the Run row)
-and reads `step_rows()` under it. Holding the lock serialises the completions of parallel
-branches, so a join step is queued exactly once, and makes cancel, retry, approval, the sweep
-and step completions see each other's writes. (Claims, queued -> running, need no lock: they
-are conditional updates from `queued` only.)
+Every caller opens a transaction and takes `lock()`: one query that reads the run's step runs
+with the run, locking the step rows (SELECT ... FOR UPDATE OF, in id order). Holding it
+serialises the completions of parallel branches, so a join step is queued exactly once, and
+makes cancel, retry, approval, the sweep and step completions see each other's writes. (Claims,
+queued -> running, need no lock: they are conditional updates from `queued` only.)
 """
 
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from config.celery_app import QUEUE_FOR_PRIORITY
-from workflows.engine import graph
+from workflows.engine import graph, sql
 from workflows.engine.dispatch import Wakeup, new_task_id
 from workflows.engine.events import Outbox
 from workflows.models import RUN_FINISHED, Run, RunStatus, StepRun, StepStatus
 
 RUN_LOCK_FIELDS = (
     "id",
-    "status",
-    "workflow_id",
     "workspace_id",
+    "workflow_id",
+    "status",
     "priority",
     "tokens_in",
     "tokens_out",
@@ -33,22 +32,63 @@ RUN_LOCK_FIELDS = (
 )
 
 
-def lock_run(run_id: int, *, with_definition: bool = False) -> Run:
-    fields = RUN_LOCK_FIELDS + (("definition", "inputs") if with_definition else ())
-    return Run.objects.select_for_update().only(*fields).get(pk=run_id)
+def lock(run_id: int, *, with_definition: bool = False) -> tuple[Run, dict[str, StepRun]]:
+    """(the run, its step runs by key), step rows locked until the transaction ends."""
+    run_fields = RUN_LOCK_FIELDS + (("definition", "inputs") if with_definition else ())
+    pairs = sql.lock(run_id, run_fields)
+    if not pairs:
+        raise Run.DoesNotExist(f"run {run_id} has no steps")
+    run = pairs[0][1]
+    rows = {}
+    for row, _ in pairs:
+        row.run = run
+        rows[row.key] = row
+    return run, rows
 
 
-def step_rows(run: Run) -> dict[str, StepRun]:
-    rows: QuerySet[StepRun] = StepRun.objects.filter(run_id=run.pk).defer("rendered_prompt")
-    return {row.key: row for row in rows}
+def save_run(run: Run, fields) -> None:
+    sql.update(Run, run.pk, {name: getattr(run, name) for name in fields})
 
 
 def queue_for(run: Run) -> str:
     return QUEUE_FOR_PRIORITY.get(run.priority, QUEUE_FOR_PRIORITY["normal"])
 
 
-def queue_steps(run: Run, rows: list[StepRun], outbox: Outbox, *, now=None) -> None:
-    """pending (or reset) steps -> queued, each with a fresh message id, sent on commit."""
+# What a transition may change on a step row (`advance_and_settle` writes these for each
+# changed row, all in one UPDATE).
+QUEUED_FIELDS = ["status", "queued_at", "task_id", "rendered_prompt"]
+WRITE_FIELDS = [
+    "status",
+    "queued_at",
+    "task_id",
+    "finished_at",
+    "lease_expires_at",
+    "error",
+    "error_code",
+    "document",
+    "rendered_prompt",
+    "model",
+    "tokens_in",
+    "tokens_out",
+    "cost",
+    "latency_ms",
+]
+
+
+def _values(row: StepRun, fields: list[str]) -> dict:
+    values = {name: getattr(row, name) for name in fields if name != "document"}
+    if "document" in fields:
+        values["document_id"] = row.document_id
+    return values
+
+
+def write(row: StepRun, fields: list[str]) -> None:
+    sql.update(StepRun, row.pk, _values(row, fields))
+
+
+def queue_steps(run: Run, rows: list[StepRun], outbox: Outbox, *, now=None) -> list[StepRun]:
+    """pending (or reset) steps -> queued, each with a fresh message id, sent on commit.
+    Changes the rows in memory; the caller writes them."""
     now = now or timezone.now()
     queue = queue_for(run)
     wakeups = []
@@ -56,12 +96,11 @@ def queue_steps(run: Run, rows: list[StepRun], outbox: Outbox, *, now=None) -> N
         row.status = StepStatus.QUEUED
         row.queued_at = now
         row.task_id = new_task_id()
-        StepRun.objects.filter(pk=row.pk).update(
-            status=row.status, queued_at=now, task_id=row.task_id
-        )
-        wakeups.append(Wakeup(row.pk, row.task_id, queue))
+        row.rendered_prompt = ""  # rendered again when it runs
+        wakeups.append(Wakeup(row.pk, row.task_id, queue, lease_seconds=row.timeout_seconds))
         outbox.step(run, row, "queued")
     outbox.wake(wakeups)
+    return rows
 
 
 def mark_steps(run: Run, rows: list[StepRun], status: str, outbox: Outbox, *, now=None) -> None:
@@ -84,16 +123,25 @@ def advance_and_settle(
     outbox: Outbox,
     *,
     dirty: set[str] | None = None,
+    changed: list[StepRun] | None = None,
     now=None,
 ) -> None:
-    """Queue what became ready, skip what can no longer run, then bring the run's status
-    (and the totals in `dirty`) up to date in one UPDATE."""
+    """Queue what became ready, skip what can no longer run, then write the step rows that
+    changed (the caller's `changed` too, with every field in WRITE_FIELDS loaded) in one
+    UPDATE, and the run's status and the totals in `dirty` in another."""
     now = now or timezone.now()
     dirty = set(dirty or ())
+    changed = list(changed or ())
     if run.status not in RUN_FINISHED:
         ready, skipped = graph.advance(upstream, {key: row.status for key, row in rows.items()})
-        mark_steps(run, [rows[key] for key in skipped], StepStatus.SKIPPED, outbox, now=now)
-        queue_steps(run, [rows[key] for key in ready], outbox, now=now)
+        for key in skipped:
+            row = rows[key]
+            row.status = StepStatus.SKIPPED
+            row.finished_at = now
+            row.rendered_prompt = ""
+            outbox.step(run, row)
+        changed += [rows[key] for key in skipped]
+        changed += queue_steps(run, [rows[key] for key in ready], outbox, now=now)
         status = graph.run_status({key: row.status for key, row in rows.items()})
         if status == RunStatus.RUNNING and run.status == RunStatus.QUEUED:
             status = RunStatus.QUEUED  # until a worker claims a step (see steps.execute_step)
@@ -107,8 +155,18 @@ def advance_and_settle(
                 run.started_at = now
                 dirty.add("started_at")
             outbox.run(run)
+    sql.update_rows(
+        StepRun,
+        [
+            (
+                row.pk,
+                _values(row, QUEUED_FIELDS if row.status == StepStatus.QUEUED else WRITE_FIELDS),
+            )
+            for row in changed
+        ],
+    )
     if dirty:
-        run.save(update_fields=sorted(dirty))
+        save_run(run, sorted(dirty))
 
 
 def fail_run(
@@ -129,5 +187,5 @@ def fail_run(
     run.error_code = code
     run.error = message
     run.finished_at = now
-    run.save(update_fields=["status", "error_code", "error", "finished_at"])
+    save_run(run, ["status", "error_code", "error", "finished_at"])
     outbox.run(run)

@@ -16,17 +16,20 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
-from django.db.models import F, Value
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from workflows.engine import graph, llm, state
+from workflows.engine import graph, llm, sql, state
 from workflows.engine.budget import check_budget
 from workflows.engine.dispatch import Wakeup, new_task_id
 from workflows.engine.events import Outbox
 from workflows.engine.llm import PermanentStepError, StepError, TransientStepError
 from workflows.models import Document, Run, RunStatus, StepKind, StepRun, StepStatus
-from workflows.templating import TemplateProblem, build_context, is_truthy, render
+from workflows.templating import (
+    TemplateProblem,
+    build_context,
+    is_truthy,
+    render,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -54,42 +57,25 @@ def step_spec(definition: dict, key: str) -> dict:
     return next(step for step in definition["steps"] if step["key"] == key)
 
 
-def execute_step(step_run_id: int) -> str:
-    """Run one queued StepRun; returns what happened (for logs and tests)."""
-    step_run = (
-        StepRun.objects.select_related(
-            "run", "run__workspace", "run__workspace__budget", "run__created_by"
-        )
-        .filter(pk=step_run_id)
-        .first()
-    )
-    if step_run is None or step_run.status != StepStatus.QUEUED:
-        return "not-queued"
-    run = step_run.run
-    spec = step_spec(run.definition, step_run.key)
+def execute_step(step_run_id: int, lease_seconds: int | None = None) -> str:
+    """Run one queued StepRun; returns what happened (for logs and tests).
+
+    `lease_seconds` (the step's timeout, carried by its message) lets the claim be the first
+    query; without it one more query reads it."""
+    if lease_seconds is None:
+        lease_seconds = sql.timeout_of(step_run_id)
+        if lease_seconds is None:
+            return "not-queued"
     now = timezone.now()
-    lease = now + timedelta(
-        seconds=spec.get("timeout", DEFAULT_TIMEOUT) + settings.ENGINE_LEASE_GRACE_SECONDS
-    )
-    claimed = StepRun.objects.filter(pk=step_run.pk, status=StepStatus.QUEUED).update(
-        status=StepStatus.RUNNING,
-        attempts=F("attempts") + 1,
-        started_at=now,
-        finished_at=None,
-        lease_expires_at=lease,
-    )
-    if not claimed:
-        return "claimed-elsewhere"
-    step_run.status = StepStatus.RUNNING
-    step_run.attempts += 1
-    step_run.started_at = now
-    step_run.lease_expires_at = lease
+    lease = now + timedelta(seconds=lease_seconds + settings.ENGINE_LEASE_GRACE_SECONDS)
+    step_run = sql.claim(step_run_id, now=now, lease=lease)
+    if step_run is None:
+        return "not-queued"  # done, cancelled, or another delivery has it
+    run, budget, documents = sql.load_context(step_run.run_id, step_run.context_keys)
+    step_run.run = run
+    spec = step_spec(run.definition, step_run.key)
     outbox = Outbox(run)
-    if run.status == RunStatus.QUEUED and (
-        Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
-            status=RunStatus.RUNNING, started_at=Coalesce(F("started_at"), Value(now))
-        )
-    ):
+    if run.status == RunStatus.QUEUED and sql.start_run(run.pk, now=now):
         run.status = RunStatus.RUNNING
         run.started_at = run.started_at or now
         outbox.run(run)
@@ -98,7 +84,7 @@ def execute_step(step_run_id: int) -> str:
 
     upstream = graph.upstream_map(run.definition)
     try:
-        outcome = _perform(run, step_run, spec, upstream)
+        outcome = _perform(run, step_run, spec, upstream, budget, documents)
     except StepError as exc:
         return _fail_or_retry(run, step_run, spec, upstream, exc)
     except (DatabaseError, ConnectionError, TimeoutError) as exc:
@@ -126,15 +112,10 @@ def _title(content: str, spec: dict) -> str:
     return title[:300]
 
 
-def _perform(run: Run, step_run: StepRun, spec: dict, upstream: dict) -> Outcome:
+def _perform(
+    run: Run, step_run: StepRun, spec: dict, upstream: dict, budget, documents: dict
+) -> Outcome:
     key = step_run.key
-    needed = graph.ancestors(upstream, key)
-    documents: dict[str, Document] = {}
-    if needed:
-        rows = StepRun.objects.filter(
-            run_id=run.pk, key__in=needed, status=StepStatus.SUCCEEDED, document__isnull=False
-        ).select_related("document")
-        documents = {row.key: row.document for row in rows}
     context = build_context(
         workflow_name=run.definition.get("name", ""),
         inputs=run.inputs,
@@ -161,10 +142,10 @@ def _perform(run: Run, step_run: StepRun, spec: dict, upstream: dict) -> Outcome
     parameters = {**run.definition.get("parameters", {}), **spec.get("parameters", {})}
     model = spec.get("model") or run.definition.get("default_model") or ""
     if kind == StepKind.GENERATE:
-        check_budget(run)
+        check_budget(run, budget)
         result = llm.complete(
-            workspace=run.workspace,
-            user=run.created_by,
+            workspace=run.workspace_id,
+            user=run.created_by_id,
             prompt=prompt,
             model=model,
             parameters=parameters,
@@ -188,8 +169,10 @@ def _perform(run: Run, step_run: StepRun, spec: dict, upstream: dict) -> Outcome
     text = prompt or "\n\n".join(doc.content for doc in parents)
     use_model = bool(spec.get("model"))
     if use_model:
-        check_budget(run)
-    analysis = llm.analyze(text, use_model=use_model, workspace=run.workspace, user=run.created_by)
+        check_budget(run, budget)
+    analysis = llm.analyze(
+        text, use_model=use_model, workspace=run.workspace_id, user=run.created_by_id
+    )
     content = _analysis_markdown(spec, analysis)
     return Outcome(
         status=StepStatus.SUCCEEDED,
@@ -234,56 +217,38 @@ def _owned(mine: StepRun | None, step_run: StepRun) -> bool:
 
 def _record(run: Run, step_run: StepRun, upstream: dict, outcome: Outcome) -> str:
     with transaction.atomic():
-        locked = state.lock_run(run.pk)
-        rows = state.step_rows(locked)
+        locked, rows = state.lock(run.pk)
         mine = rows.get(step_run.key)
         if not _owned(mine, step_run):
             return "lost"
         now = timezone.now()
         outbox = Outbox(locked)
-        fields = ["status", "finished_at", "lease_expires_at", "error", "error_code"]
         mine.status = outcome.status
         mine.lease_expires_at = None
         mine.error = mine.error_code = ""
         mine.finished_at = None if outcome.status == StepStatus.WAITING else now
+        mine.rendered_prompt = outcome.rendered_prompt
+        mine.model = outcome.model
+        mine.tokens_in = outcome.tokens_in
+        mine.tokens_out = outcome.tokens_out
+        mine.cost = outcome.cost
+        mine.latency_ms = outcome.latency_ms
         if outcome.status == StepStatus.SUCCEEDED:
-            document = Document.objects.create(
-                workspace_id=locked.workspace_id,
-                run_id=locked.pk,
-                step_key=mine.key,
-                title=outcome.title,
-                content=outcome.content,
-                word_count=len(outcome.content.split()),
-                analysis=outcome.analysis,
-                data=outcome.data,
-            )
-            if outcome.parents:
-                Document.parents.through.objects.bulk_create(
-                    [
-                        Document.parents.through(
-                            from_document_id=document.pk, to_document_id=parent.pk
-                        )
-                        for parent in outcome.parents
-                    ]
-                )
+            values = {
+                "workspace_id": locked.workspace_id,
+                "run_id": locked.pk,
+                "step_key": mine.key,
+                "title": outcome.title,
+                "content": outcome.content,
+                "word_count": len(outcome.content.split()),
+                "analysis": outcome.analysis,
+                "data": outcome.data,
+                "created_at": now,
+            }
+            document_id = sql.insert_document(values, [parent.pk for parent in outcome.parents])
+            document = Document(id=document_id, **values)
             mine.document = document
-            mine.rendered_prompt = outcome.rendered_prompt
-            mine.model = outcome.model
-            mine.tokens_in = outcome.tokens_in
-            mine.tokens_out = outcome.tokens_out
-            mine.cost = outcome.cost
-            mine.latency_ms = outcome.latency_ms
-            fields += [
-                "document",
-                "rendered_prompt",
-                "model",
-                "tokens_in",
-                "tokens_out",
-                "cost",
-                "latency_ms",
-            ]
             outbox.document(locked, document)
-        mine.save(update_fields=fields)
         outbox.step(locked, mine)
         dirty = set()
         if outcome.tokens_in or outcome.tokens_out or outcome.cost:
@@ -291,7 +256,9 @@ def _record(run: Run, step_run: StepRun, upstream: dict, outcome: Outcome) -> st
             locked.tokens_out += outcome.tokens_out
             locked.cost += outcome.cost
             dirty = {"tokens_in", "tokens_out", "cost"}
-        state.advance_and_settle(locked, rows, upstream, outbox, dirty=dirty, now=now)
+        state.advance_and_settle(
+            locked, rows, upstream, outbox, dirty=dirty, changed=[mine], now=now
+        )
         outbox.flush_on_commit()
     return outcome.status
 
@@ -306,8 +273,7 @@ def _fail_or_retry(
     run: Run, step_run: StepRun, spec: dict, upstream: dict, error: StepError
 ) -> str:
     with transaction.atomic():
-        locked = state.lock_run(run.pk)
-        rows = state.step_rows(locked)
+        locked, rows = state.lock(run.pk)
         mine = rows.get(step_run.key)
         if not _owned(mine, step_run):
             return "lost"
@@ -334,14 +300,13 @@ def _fail_or_retry(
                 ]
             )
             outbox.step(locked, mine, "retrying")
-            outbox.wake([Wakeup(mine.pk, mine.task_id, state.queue_for(locked), delay)])
+            queue = state.queue_for(locked)
+            outbox.wake([Wakeup(mine.pk, mine.task_id, queue, delay, mine.timeout_seconds)])
             outbox.flush_on_commit()
             return "retrying"
         mine.status = StepStatus.FAILED
         mine.finished_at = now
-        mine.save(
-            update_fields=["status", "finished_at", "error", "error_code", "lease_expires_at"]
-        )
+        state.write(mine, ["status", "finished_at", "error", "error_code", "lease_expires_at"])
         outbox.step(locked, mine)
         state.fail_run(
             locked,

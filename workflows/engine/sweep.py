@@ -27,8 +27,7 @@ def sweep_leases() -> dict:
     requeued = failed = resent = 0
     for run_id in sorted(set(expired.values_list("run_id", flat=True))):
         with transaction.atomic():
-            run = state.lock_run(run_id)
-            rows = state.step_rows(run)
+            run, rows = state.lock(run_id)
             outbox = Outbox(run)
             for row in rows.values():
                 if row.status != StepStatus.RUNNING or not row.lease_expires_at:

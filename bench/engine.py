@@ -1,0 +1,263 @@
+"""Engine overhead per step: chains of 10 steps through one real worker (concurrency 2) on
+PostgreSQL + Redis, against a plain Celery chain of 10 no-op tasks on the same broker.
+
+Prints ONE JSON line. Uses its own database (`docchain_bench` next to DATABASE_URL's),
+created and migrated here and dropped at the end; worker logs go to var/bench/.
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/docchain REDIS_URL=redis://127.0.0.1:6379/6 \\
+        python bench/engine.py [--runs 40] [--parallel 30] [--kind generate|transform]
+
+Per-step time is the gap between consecutive steps' finish times in a chain run alone
+(so it holds the queue hop, the claim, the step itself, its writes, its events and the
+successor's enqueue); steps/s is 10 x `--parallel` chains started at once over the time
+until the last one finishes. `generate` steps call the offline model at zero latency.
+"""
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.local"
+os.environ.setdefault("DEBUG", "False")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+os.environ.setdefault("OFFLINE_LLM_LATENCY_MS", "0")
+os.environ.setdefault("CHANNEL_PREFIX", f"bench-{uuid.uuid4().hex[:6]}")
+os.environ.setdefault("CACHE_KEY_PREFIX", f"bench-{uuid.uuid4().hex[:6]}")
+os.environ.setdefault("AI_CACHE_PREFIX", f"bench-{uuid.uuid4().hex[:6]}")
+BENCH_DB = "docchain_bench"
+STEPS = 10
+
+
+def percentile(samples: list[float], q: int) -> float:
+    return statistics.quantiles(samples, n=100, method="inclusive")[q - 1]
+
+
+def chain_definition(kind: str) -> dict:
+    steps = [{"key": "s1", "kind": kind, "prompt": "Start {{ inputs.seed }}"}]
+    for i in range(2, STEPS + 1):
+        # The previous output is long; a short reference keeps prompts the same size.
+        steps.append(
+            {
+                "key": f"s{i}",
+                "kind": kind,
+                "prompt": f"Step {i} after {{{{ steps.s{i - 1}.title }}}}",
+            }
+        )
+    return {
+        "name": "Bench chain",
+        "inputs": [{"name": "seed", "type": "string"}],
+        "steps": steps,
+    }
+
+
+def start_worker(env: dict, log: Path) -> subprocess.Popen:
+    return subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-Q",
+            "high,default,low",
+            "--concurrency",
+            "2",
+            "--pool",
+            "prefork",
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--include",
+            "bench.celery_noop",
+            "--hostname",
+            f"bench-{os.getpid()}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=40, help="chains run one at a time")
+    parser.add_argument("--parallel", type=int, default=30, help="chains started at once")
+    parser.add_argument("--kind", choices=["generate", "transform"], default="generate")
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        sys.exit("bench/engine.py needs PostgreSQL: set DATABASE_URL")
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = BENCH_DB
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgresql://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 5432}/{db['NAME']}",
+        "PYTHONUNBUFFERED": "1",
+    }
+    log_dir = Path(settings.VAR_DIR) / "bench"
+    log_dir.mkdir(parents=True, exist_ok=True)
+
+    import redis
+    from celery import chain as celery_chain
+
+    from accounts import services as accounts
+    from accounts.scoping import Actor
+    from bench.celery_noop import noop
+    from config.celery_app import app
+    from workflows.authoring import create_workflow
+    from workflows.engine import start_run
+    from workflows.models import RUN_FINISHED, Run, StepRun
+
+    app.control.purge()
+    worker = start_worker(env, log_dir / "engine-worker.log")
+    try:
+        deadline = time.monotonic() + 60
+        while not app.control.ping(timeout=0.5):
+            if time.monotonic() > deadline:
+                sys.exit("the bench worker did not start; see var/bench/engine-worker.log")
+        user = accounts.register_user(
+            username="bench", password="Bench-password-42", email="bench@example.com"
+        )
+        actor = Actor(user)
+        workflow = create_workflow(
+            actor=actor,
+            workspace=accounts.personal_workspace(user),
+            definition=chain_definition(args.kind),
+        )
+
+        def launch() -> Run:
+            return start_run(actor=actor, workflow=workflow, inputs={"seed": uuid.uuid4().hex})
+
+        def wait(run_ids: list[int], timeout: float = 300) -> None:
+            deadline = time.monotonic() + timeout
+            while Run.objects.filter(pk__in=run_ids).exclude(status__in=RUN_FINISHED).exists():
+                if time.monotonic() > deadline:
+                    sys.exit("runs did not finish; see var/bench/engine-worker.log")
+                time.sleep(0.02)  # the timings come from the database, not from this loop
+            failed = Run.objects.filter(pk__in=run_ids).exclude(status="succeeded").first()
+            if failed:
+                sys.exit(f"run {failed.pk} {failed.status}: {failed.error}")
+
+        def gaps(run_ids: list[int]) -> tuple[list[float], list[float], list[float]]:
+            """Per step after the first: finish-to-finish, the hop (the previous step's finish
+            to this one's claim) and the time inside the step (claim to finish)."""
+            total, hop, inside = [], [], []
+            for run_id in run_ids:
+                rows = list(
+                    StepRun.objects.filter(run_id=run_id)
+                    .order_by("id")
+                    .values_list("started_at", "finished_at")
+                )
+                for (_, before), (started, finished) in zip(rows, rows[1:], strict=False):
+                    total.append((finished - before).total_seconds() * 1000)
+                    hop.append((started - before).total_seconds() * 1000)
+                    inside.append((finished - started).total_seconds() * 1000)
+            return total, hop, inside
+
+        for _ in range(5):  # warm up both worker processes (imports, connections)
+            run = launch()
+            wait([run.pk])
+
+        sequential = []
+        for _ in range(args.runs):
+            run = launch()
+            wait([run.pk])
+            sequential.append(run.pk)
+        engine_gaps, engine_hops, engine_inside = gaps(sequential)
+
+        started = time.perf_counter()
+        batch = [launch().pk for _ in range(args.parallel)]
+        wait(batch)
+        engine_rate = args.parallel * STEPS / (time.perf_counter() - started)
+
+        # --- plain Celery: a chain of 10 no-op tasks, same broker, same worker -------------
+        client = redis.Redis.from_url(settings.REDIS_URL)
+
+        def celery_run(key: str):
+            celery_chain(*(noop.si(key, i).set(queue="default") for i in range(STEPS))).delay()
+
+        def celery_wait(keys: list[str], timeout: float = 120) -> None:
+            deadline = time.monotonic() + timeout
+            while any(client.llen(key) < STEPS for key in keys):
+                if time.monotonic() > deadline:
+                    sys.exit("celery chains did not finish")
+                time.sleep(0.005)
+
+        prefix = f"bench-noop-{uuid.uuid4().hex[:8]}"
+        keys = [f"{prefix}-warm-{i}" for i in range(5)]
+        for key in keys:
+            celery_run(key)
+            celery_wait([key])
+        celery_gaps = []
+        for i in range(args.runs):
+            key = f"{prefix}-seq-{i}"
+            keys.append(key)
+            celery_run(key)
+            celery_wait([key])
+            times = sorted(float(v.split(b":")[1]) for v in client.lrange(key, 0, -1))
+            celery_gaps += [(b - a) * 1000 for a, b in zip(times, times[1:], strict=False)]
+        started = time.perf_counter()
+        batch_keys = [f"{prefix}-par-{i}" for i in range(args.parallel)]
+        keys += batch_keys
+        for key in batch_keys:
+            celery_run(key)
+        celery_wait(batch_keys)
+        celery_rate = args.parallel * STEPS / (time.perf_counter() - started)
+        client.delete(*keys)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=False)
+
+    ours = statistics.median(engine_gaps)
+    theirs = statistics.median(celery_gaps)
+    print(
+        json.dumps(
+            {
+                "bench": "engine",
+                "step_kind": f"{args.kind} (offline model, 0 ms)"
+                if args.kind == "generate"
+                else "transform (template only)",
+                "steps_per_chain": STEPS,
+                "sequential_chains": args.runs,
+                "parallel_chains": args.parallel,
+                "median_step_ms": round(ours, 2),
+                "p95_step_ms": round(percentile(engine_gaps, 95), 2),
+                "steps_per_second": round(engine_rate, 1),
+                "celery_median_step_ms": round(theirs, 2),
+                "celery_p95_step_ms": round(percentile(celery_gaps, 95), 2),
+                "celery_steps_per_second": round(celery_rate, 1),
+                "median_hop_ms": round(statistics.median(engine_hops), 2),
+                "median_in_step_ms": round(statistics.median(engine_inside), 2),
+                "ratio_median_to_celery": round(ours / theirs, 2),
+                "ratio_throughput_to_celery": round(engine_rate / celery_rate, 3),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
