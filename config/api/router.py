@@ -4,7 +4,8 @@ root lists them all."""
 from rest_framework.routers import DefaultRouter
 
 from accounts.urls import router as accounts_router
+from workflows.urls import router as workflows_router
 
 router = DefaultRouter()
-for app_router in (accounts_router,):
+for app_router in (accounts_router, workflows_router):
     router.registry.extend(app_router.registry)
