@@ -269,3 +269,54 @@ def export_definition(workflow: Workflow, *, fmt: str = "json") -> dict | str:
     """The current definition: a dict (JSON) or YAML text. Importing it gives it back."""
     definition = current_definition(workflow)
     return dump_yaml(definition) if fmt == "yaml" else definition
+
+
+# --- Direct row edits (the admin) -----------------------------------------------------------
+
+
+def step_as_dict(step: Step) -> dict:
+    """A Step row (saved or not) in the definition format."""
+    data: dict[str, Any] = {"key": step.key, "kind": step.kind}
+    if step.name:
+        data["name"] = step.name
+    if step.depends_on is not None:
+        data["depends_on"] = step.depends_on
+    for attr in ("when", "model", "prompt"):
+        if getattr(step, attr):
+            data[attr] = getattr(step, attr)
+    if step.parameters:
+        data["parameters"] = step.parameters
+    if step.response_schema is not None:
+        data["response_schema"] = step.response_schema
+    data["retry"] = {
+        "max_attempts": step.retry_max_attempts,
+        "backoff_seconds": step.retry_backoff_seconds,
+    }
+    data["timeout"] = step.timeout_seconds
+    return data
+
+
+def definition_from_rows(workflow: Workflow, steps) -> dict:
+    """The definition that a Workflow row and Step rows (in position order) describe."""
+    return {
+        "name": workflow.name,
+        "description": workflow.description,
+        "default_model": workflow.default_model,
+        "parameters": workflow.default_parameters or {},
+        "inputs": workflow.inputs or [],
+        "steps": [step_as_dict(step) for step in steps],
+    }
+
+
+@transaction.atomic
+def version_row_edits(*, user, workflow: Workflow) -> Workflow:
+    """After the admin saved a workflow's rows directly (Django's admin permissions gate that,
+    not workspace roles): read them back as a definition, validate it, and save it as the
+    next version (or version 1 of a new workflow), so the version invariant holds."""
+    workflow = _lock(workflow)
+    definition = definition_from_rows(workflow, workflow.steps.order_by("position", "id"))
+    actor = Actor(user)
+    if not WorkflowVersion.objects.filter(workflow=workflow).exists():
+        workflow.version = 1
+        return _write(workflow, parse_definition(definition), actor=actor)
+    return _save_next_version(actor=actor, workflow=workflow, definition=definition)

@@ -157,6 +157,12 @@ class VersionDetailSerializer(VersionSerializer):
         read_only_fields = fields
 
 
+class AnalyticsQuerySerializer(serializers.Serializer):
+    days = serializers.IntegerField(
+        min_value=1, max_value=3660, required=False, help_text="Only runs of the last N days."
+    )
+
+
 class ImportSerializer(serializers.Serializer):
     workspace = WorkspaceField(required=False)
     definition = serializers.JSONField(help_text="The definition (an object, or YAML text).")

@@ -15,7 +15,7 @@ class BudgetView(APIView):
     `PATCH` one. Admin role to set."""
 
     def _workspace(self, request, workspace_pk: int, role: str) -> Workspace:
-        require_role(Actor.from_request(request), workspace_pk, role)
+        require_role(Actor.from_request(request), int(workspace_pk), role)
         return Workspace.objects.get(pk=workspace_pk)
 
     @extend_schema(responses=BudgetSerializer)

@@ -6,7 +6,7 @@ from functools import cached_property
 from django.utils import timezone
 from django.utils.text import slugify
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import mixins, serializers, status
+from rest_framework import mixins, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
@@ -20,6 +20,7 @@ from workflows.api.formats import YAML_PARSERS, YAMLRenderer
 from workflows.filters import WorkflowFilter
 from workflows.models import Schedule, Step, Workflow, WorkflowVersion
 from workflows.serializers import (
+    AnalyticsQuerySerializer,
     ImportSerializer,
     ReorderSerializer,
     ScheduleSerializer,
@@ -121,18 +122,16 @@ class WorkflowViewSet(WorkspaceScopedModelViewSet):
         )
 
     @extend_schema(
-        parameters=[OpenApiParameter("days", int, description="Only runs of the last N days")],
+        parameters=[AnalyticsQuerySerializer],
         responses={200: OpenApiResponse(description="Runs, durations, tokens, cost, slowest")},
     )
     def analytics(self, request, pk=None):
         """Runs by status, success rate, duration p50/p95, tokens and cost, slowest steps."""
         workflow = self.get_object()
-        days = serializers.IntegerField(min_value=1, max_value=3660, required=False)
-        since = None
-        if request.query_params.get("days"):
-            since = timezone.now() - timedelta(
-                days=days.run_validation(request.query_params["days"])
-            )
+        query = AnalyticsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        days = query.validated_data.get("days")
+        since = timezone.now() - timedelta(days=days) if days else None
         return Response(selectors.workflow_analytics(workflow, since=since))
 
 
