@@ -6,6 +6,8 @@ every problem is reported naming the step, whether it came through the API, an i
 the CLI.
 """
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.api.viewsets import WorkspaceField
@@ -21,6 +23,12 @@ from workflows.models import (
     WorkflowVersion,
 )
 from workflows.selectors import children_ids
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class WorkspaceIdField(WorkspaceField):
+    """A workspace id (the caller's personal workspace by default), typed for the schema."""
+
 
 # --- Workflows and steps --------------------------------------------------------------------
 
@@ -115,7 +123,7 @@ class WorkflowDetailSerializer(WorkflowSerializer):
 class WorkflowWriteSerializer(serializers.Serializer):
     """Create (the whole definition) or update (any of these fields) a workflow."""
 
-    workspace = WorkspaceField(required=False)
+    workspace = WorkspaceIdField(required=False)
     status = serializers.ChoiceField(choices=WorkflowStatus.choices, required=False)
     name = serializers.CharField(max_length=200, required=False)
     description = serializers.CharField(allow_blank=True, required=False)
@@ -164,7 +172,7 @@ class AnalyticsQuerySerializer(serializers.Serializer):
 
 
 class ImportSerializer(serializers.Serializer):
-    workspace = WorkspaceField(required=False)
+    workspace = WorkspaceIdField(required=False)
     definition = serializers.JSONField(help_text="The definition (an object, or YAML text).")
     status = serializers.ChoiceField(choices=WorkflowStatus.choices, required=False)
 
