@@ -98,9 +98,9 @@ def get_document(actor: Actor, pk) -> Document:
 
 def children_ids(document: Document) -> list[int]:
     through = Document.parents.through
-    ids = through.objects.filter(to_document_id=document.pk).values_list(
-        "from_document_id", flat=True
-    )
+    ids = through.objects.filter(
+        to_document_id=document.pk, from_document__workspace_id=document.workspace_id
+    ).values_list("from_document_id", flat=True)
     return sorted(ids)
 
 

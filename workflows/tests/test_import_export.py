@@ -129,3 +129,13 @@ def test_load_examples_is_idempotent(make_user):
     # By default: the admin's first workspace (the personal one).
     call_command("load_examples", stdout=out)
     assert Workflow.objects.filter(workspace__is_personal=True).count() == len(EXAMPLES)
+
+
+def test_yaml_aliases_are_refused(alice_api):
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+    response = alice_api.post(IMPORT, bomb, content_type="application/yaml")
+    assert "aliases" in assert_error(response, 400, "parse_error")["message"]
+    as_text = alice_api.post(IMPORT, {"definition": bomb}, format="json")
+    assert "aliases" in assert_error(as_text, 400, "invalid_definition")["message"]
+    # Plain YAML and JSON still read.
+    assert load_text('{"name": "x", "steps": []}') == {"name": "x", "steps": []}

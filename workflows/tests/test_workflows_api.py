@@ -2,7 +2,7 @@
 
 import pytest
 
-from accounts.models import Role
+from accounts.models import Role, Workspace
 from config.testing import assert_error
 from workflows.models import Workflow, WorkflowVersion
 from workflows.tests.factories import NOTES, make_run, make_workflow
@@ -219,3 +219,19 @@ def test_every_bad_definition_is_a_400_naming_the_problem(
     check(alice_api.put(f"{URL}{workflow.id}/", definition, format="json"))
     assert Workflow.objects.count() == 1
     assert Workflow.objects.get().version == 1
+
+
+def test_api_keys_are_scoped_and_read_only_keys_cannot_write(api, alice_api, user, workspace):
+    second = alice_api.post("/api/v3/workspaces/", {"name": "Second"}).json()
+    elsewhere = make_workflow(user, Workspace.objects.get(pk=second["id"]))
+    mine = make_workflow(user, workspace)
+    created = alice_api.post(
+        "/api/v3/security/api-keys/",
+        {"name": "ci", "workspace": workspace.id, "scopes": ["read"]},
+        format="json",
+    )
+    api.credentials(HTTP_AUTHORIZATION=f"Api-Key {created.json()['key']}")
+    assert [w["id"] for w in api.get(URL).json()["results"]] == [mine.id]
+    assert_error(api.get(f"{URL}{elsewhere.id}/"), 404)
+    assert_error(api.post(URL, NOTES, format="json"), 403, "insufficient_scope")
+    assert_error(api.patch(f"{URL}{mine.id}/", {"name": "x"}, format="json"), 403)
