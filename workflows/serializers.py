@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.api.viewsets import WorkspaceField
+from workflows.authoring import current_definition
 from workflows.budgets import month_to_date
 from workflows.models import (
     Budget,
@@ -148,6 +149,20 @@ class WorkflowWriteSerializer(serializers.Serializer):
 
     def changes(self) -> dict:
         return {k: v for k, v in self.validated_data.items() if k != "workspace"}
+
+    def to_representation(self, workflow: Workflow) -> dict:
+        # What the browsable API pre-fills its edit form with: the current definition.
+        definition = current_definition(workflow)
+        return {
+            "workspace": workflow.workspace_id,
+            "status": workflow.status,
+            "name": definition["name"],
+            "description": definition.get("description", ""),
+            "default_model": definition.get("default_model", ""),
+            "default_parameters": definition.get("parameters", {}),
+            "inputs": definition.get("inputs", []),
+            "steps": definition["steps"],
+        }
 
 
 class VersionSerializer(serializers.ModelSerializer):

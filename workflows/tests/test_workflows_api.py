@@ -5,7 +5,7 @@ import pytest
 from accounts.models import Role, Workspace
 from config.testing import assert_error
 from workflows.models import Workflow, WorkflowVersion
-from workflows.tests.factories import NOTES, make_run, make_workflow
+from workflows.tests.factories import NOTES, make_document, make_run, make_workflow
 
 pytestmark = pytest.mark.django_db
 
@@ -235,3 +235,29 @@ def test_api_keys_are_scoped_and_read_only_keys_cannot_write(api, alice_api, use
     assert_error(api.get(f"{URL}{elsewhere.id}/"), 404)
     assert_error(api.post(URL, NOTES, format="json"), 403, "insufficient_scope")
     assert_error(api.patch(f"{URL}{mine.id}/", {"name": "x"}, format="json"), 403)
+
+
+def test_browsable_api_pages_render(alice_api, user, workspace):
+    workflow = make_workflow(user, workspace)
+    run = make_run(workflow)
+    document = make_document(run, "summary")
+    base = f"{URL}{workflow.id}"
+    for url in (
+        URL,
+        f"{base}/",
+        f"{base}/steps/",
+        f"{base}/steps/summary/",
+        f"{base}/versions/",
+        f"{base}/versions/1/",
+        f"{base}/export",
+        f"{base}/analytics",
+        f"{base}/schedules/",
+        "/api/v3/documents/",
+        f"/api/v3/documents/{document.id}/",
+        f"/api/v3/documents/{document.id}/lineage",
+        f"/api/v3/runs/{run.id}/documents/",
+        f"/api/v3/workspaces/{workspace.id}/budget",
+    ):
+        response = alice_api.get(url, HTTP_ACCEPT="text/html")
+        assert response.status_code == 200, url
+        assert response["Content-Type"].startswith("text/html"), url
