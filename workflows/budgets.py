@@ -25,14 +25,24 @@ def budget_of(workspace: Workspace) -> Budget:
 
 
 def month_to_date(workspace: Workspace) -> dict:
-    """What the workspace's runs created this (UTC) month have used so far."""
-    totals = Run.objects.filter(workspace=workspace, created_at__gte=start_of_month()).aggregate(
+    """What the workspace has used this (UTC) month: the AI gateway's usage records when the
+    `ai` app is installed (what the engine enforces against), else its runs' totals."""
+    since = start_of_month()
+    try:
+        from ai import selectors as ai_selectors  # optional app; workflows -> ai is allowed
+    except ImportError:
+        ai_selectors = None
+    if ai_selectors is not None and hasattr(ai_selectors, "usage_totals"):
+        used = ai_selectors.usage_totals(workspace_id=workspace.pk, since=since)
+        return {"since": since, "cost": used["cost"], "tokens": used["tokens"], "source": "ai"}
+    totals = Run.objects.filter(workspace=workspace, created_at__gte=since).aggregate(
         cost=Sum("cost"), tokens_in=Sum("tokens_in"), tokens_out=Sum("tokens_out")
     )
     return {
-        "since": start_of_month(),
+        "since": since,
         "cost": totals["cost"] or Decimal(0),
         "tokens": (totals["tokens_in"] or 0) + (totals["tokens_out"] or 0),
+        "source": "runs",
     }
 
 

@@ -310,4 +310,5 @@ class BudgetSerializer(serializers.ModelSerializer):
             "since": usage["since"].isoformat(),
             "cost": str(usage["cost"]),
             "tokens": usage["tokens"],
+            "source": usage["source"],
         }
