@@ -13,6 +13,7 @@ api_v3 = [
     path("health", health.HealthView.as_view(), name="health"),
     path("", include("accounts.urls")),
     path("", include("ai.urls")),
+    path("", include("workflows.urls")),
     path("", include(router.urls)),
 ]
 

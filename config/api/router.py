@@ -5,6 +5,7 @@ from rest_framework import permissions, routers
 
 from accounts.urls import router as accounts_router
 from ai.urls import router as ai_router
+from workflows.urls import router as workflows_router
 
 
 class ApiRootView(routers.APIRootView):
@@ -18,5 +19,5 @@ class ProjectRouter(routers.DefaultRouter):
 
 
 router = ProjectRouter()
-for app_router in (accounts_router, ai_router):
+for app_router in (accounts_router, ai_router, workflows_router):
     router.registry.extend(app_router.registry)

@@ -172,6 +172,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `status`; name each choice set after its class.
+    "ENUM_NAME_OVERRIDES": {
+        "WorkflowStatusEnum": "workflows.models.WorkflowStatus",
+        "RunStatusEnum": "workflows.models.RunStatus",
+        "StepStatusEnum": "workflows.models.StepStatus",
+    },
 }
 
 # Request bodies above this size are refused with 413 before any view reads them.
