@@ -1,14 +1,7 @@
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ai.models import UsageRecord
 from config.api.viewsets import WorkspaceField
-
-
-@extend_schema_field(OpenApiTypes.INT)
-class WorkspaceIdField(WorkspaceField):
-    """WorkspaceField in a plain Serializer: spectacular cannot infer its type without a model."""
 
 
 class StrictSerializer(serializers.Serializer):
@@ -36,7 +29,7 @@ class GenerateSerializer(StrictSerializer):
         required=False, min_value=0, max_value=60_000, help_text="Offline model only."
     )
     timeout = serializers.FloatField(required=False, min_value=0.1, max_value=600)
-    workspace = WorkspaceIdField()
+    workspace = WorkspaceField()
 
     def validate_prompt(self, value: str) -> str:
         if not value.strip():
@@ -66,7 +59,7 @@ class GenerateResultSerializer(serializers.Serializer):
 class AnalyzeSerializer(StrictSerializer):
     text = serializers.CharField(trim_whitespace=False)
     use_model = serializers.BooleanField(required=False, default=False)
-    workspace = WorkspaceIdField()
+    workspace = WorkspaceField()
 
     def validate_text(self, value: str) -> str:
         if not value.strip():

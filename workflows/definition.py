@@ -171,10 +171,25 @@ class _Problems:
         return f"{where}: {problems[0]}"
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """SafeLoader without anchors/aliases: nested aliases ("billion laughs") would make a
+    small file expand into a huge structure for the validators to walk."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                "aliases (*name) are not allowed in workflow definitions",
+                self.peek_event().start_mark,
+            )
+        return super().compose_node(parent, index)
+
+
 def load_text(text: str) -> Any:
-    """Read a definition from YAML or JSON text (JSON is YAML)."""
+    """Read a definition from YAML or JSON text (JSON is YAML). No aliases."""
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise DefinitionError(f"The definition is not valid YAML or JSON: {exc}") from exc
 

@@ -20,3 +20,13 @@ class InvalidRunState(Conflict):
 class BudgetExceeded(Conflict):
     code = "budget_exceeded"
     default_message = "This would go beyond the workspace's budget."
+
+
+class WorkflowInUse(Conflict):
+    code = "workflow_in_use"
+    default_message = "The workflow has runs in progress; cancel them or archive the workflow."
+
+
+class InvalidSchedule(DomainError):
+    code = "invalid_schedule"
+    default_message = "The schedule is not valid."

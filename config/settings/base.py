@@ -172,10 +172,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    # Choice sets that share a field name ("status") get their own component names.
+    # Several models have a `status`; name each choice set after its class.
     "ENUM_NAME_OVERRIDES": {
+        "WorkflowStatusEnum": "workflows.models.WorkflowStatus",
         "RunStatusEnum": "workflows.models.RunStatus",
-        "StepRunStatusEnum": "workflows.models.StepStatus",
+        "StepStatusEnum": "workflows.models.StepStatus",
     },
 }
 
