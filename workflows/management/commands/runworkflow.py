@@ -61,6 +61,10 @@ def parse_inputs(pairs: list[str], definition: dict) -> dict:
     return values
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 class Progress:
     """Reports steps as they finish: a bar on a terminal, one plain line each otherwise."""
 
@@ -192,13 +196,13 @@ class Command(BaseCommand):
             for index, row in enumerate(rows, start=1):
                 target = directory / f"{index:02d}-{row.key}.md"
                 target.write_text(row.document.content + "\n", encoding="utf-8")
-            self.stdout.write(f"Wrote {len(rows)} documents to {directory}.\n")
+            self.stdout.write(f"Wrote {_count(len(rows), 'document')} to {directory}.\n")
         else:
             for row in rows:
                 self.stdout.write(f"\n=== {row.key}: {row.document.title} ===\n")
                 self.stdout.write(row.document.content + "\n")
         summary = (
-            f"Run {run.pk} {run.status}: {len(rows)} documents, "
+            f"Run {run.pk} {run.status}: {_count(len(rows), 'document')}, "
             f"{run.tokens_in + run.tokens_out} tokens, cost {run.cost}"
         )
         if run.duration_seconds is not None:
