@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
@@ -20,3 +21,13 @@ app.conf.task_queues = [
 app.conf.task_default_exchange = "docchain"
 app.conf.task_default_routing_key = "default"
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _close_old_connections(**kwargs) -> None:
+    """What Django does around each request: close database connections that are broken or
+    past CONN_MAX_AGE (the others are kept: see CELERY_DB_REUSE_MAX in settings)."""
+    from django.db import close_old_connections
+
+    close_old_connections()
