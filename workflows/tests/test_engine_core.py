@@ -3,7 +3,7 @@
 import pytest
 
 from accounts.scoping import Actor
-from workflows.engine import start_run
+from workflows.engine import execute_step, start_run
 from workflows.models import RunStatus, StepRun, StepStatus
 from workflows.tests.engine_support import (
     DIAMOND,
@@ -85,3 +85,37 @@ def test_when_skips_and_skips_propagate_to_steps_depending_only_on_skipped(
 
     run = wait_for_run(start_run(actor=Actor(user), workflow=workflow, inputs={"long": True}))
     assert set(documents_by_step(run)) == {"intro", "detail", "appendix", "wrap"}
+
+
+def test_parallel_diamonds_queue_each_join_exactly_once(celery_worker, user, workspace):
+    """Both branches of a diamond finish at nearly the same time on two worker threads; the
+    run's lock makes exactly one of them queue the join step, in every run."""
+    workflow = make_workflow(user, workspace, DIAMOND)
+    runs = [
+        start_run(actor=Actor(user), workflow=workflow, inputs={"topic": f"t{i}"})
+        for i in range(12)
+    ]
+    for run in runs:
+        run = wait_for_run(run, timeout=60)
+        assert run.status == RunStatus.SUCCEEDED, run.error
+        docs = documents_by_step(run)
+        assert set(docs) == {"a", "b", "c", "d"}
+        assert parent_keys(docs["d"]) == {"b", "c"}
+        assert StepRun.objects.get(run=run, key="d").attempts == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_delivered_twice_runs_the_step_once(user, workspace):
+    from workflows.engine.dispatch import InlineDispatcher, use
+    from workflows.models import Document
+    from workflows.tests.engine_support import chain
+
+    workflow = make_workflow(user, workspace, chain(2))
+    with use(InlineDispatcher()):  # keep the wake-ups in memory; deliver by hand
+        run = start_run(actor=Actor(user), workflow=workflow, inputs={})
+        first = StepRun.objects.get(run=run, key="s1")
+        assert execute_step(first.pk, 120) == StepStatus.SUCCEEDED
+        assert execute_step(first.pk, 120) == "not-queued"  # the redelivery
+        assert execute_step(first.pk) == "not-queued"  # an old message without a lease
+    assert Document.objects.filter(run=run, step_key="s1").count() == 1
+    assert StepRun.objects.get(pk=first.pk).attempts == 1
