@@ -12,6 +12,7 @@ from config.api.router import router
 api_v3 = [
     path("health", health.HealthView.as_view(), name="health"),
     path("", include("accounts.urls")),
+    path("", include("tasks.urls")),
     path("", include(router.urls)),
 ]
 

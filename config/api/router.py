@@ -4,7 +4,8 @@ root lists them all."""
 from rest_framework.routers import DefaultRouter
 
 from accounts.urls import router as accounts_router
+from tasks.urls import router as tasks_router
 
 router = DefaultRouter()
-for app_router in (accounts_router,):
+for app_router in (accounts_router, tasks_router):
     router.registry.extend(app_router.registry)
