@@ -42,6 +42,7 @@ def send(task: BackgroundTask, *, producer=None) -> None:
         soft_time_limit=task.timeout,
         time_limit=task.timeout + settings.TASKS_HARD_LIMIT_GRACE,
         producer=producer,
+        ignore_result=True,  # the record holds the outcome; no result-backend subscription
     )
 
 

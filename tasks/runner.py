@@ -40,27 +40,9 @@ def run(task_id: str, *, worker: str = "") -> str:
     if record.run_after and record.run_after > now + EARLY_TOLERANCE:
         dispatch.send(record)  # early (a resend, or clock skew): wait for its time again
         return "early"
-    attempt = record.attempts + 1
     started = time.monotonic()
-    claimed = BackgroundTask.objects.filter(
-        pk=record.pk, status=record.status, attempts=record.attempts
-    ).update(
-        status=Status.RUNNING,
-        attempts=attempt,
-        started_at=now,
-        deadline_at=now + timedelta(seconds=record.timeout + settings.TASKS_HARD_LIMIT_GRACE),
-        worker=worker[:200],
-        run_after=None,
-        updated_at=now,
-    )
-    if not claimed:
+    if not claim(record, worker=worker, now=now):
         return "lost-claim"
-    record.status, record.attempts, record.started_at, record.worker = (
-        Status.RUNNING,
-        attempt,
-        now,
-        worker[:200],
-    )
     events.publish(record, "started")
     try:
         ttype = get_task_type(record.task_type)
@@ -93,6 +75,32 @@ def run(task_id: str, *, worker: str = "") -> str:
             tb=traceback.format_exc(),
         )
     return _finish(record, Status.SUCCEEDED, started, result=result)
+
+
+def claim(record: BackgroundTask, *, worker: str, now) -> bool:
+    """Take `record` (as read a moment ago) for one attempt. Any claimable status will do
+    (dispatch may move it pending -> queued meanwhile); the attempt count makes sure only one
+    delivery wins."""
+    attempt = record.attempts + 1
+    claimed = BackgroundTask.objects.filter(
+        pk=record.pk, status__in=CLAIMABLE, attempts=record.attempts
+    ).update(
+        status=Status.RUNNING,
+        attempts=attempt,
+        started_at=now,
+        deadline_at=now + timedelta(seconds=record.timeout + settings.TASKS_HARD_LIMIT_GRACE),
+        worker=worker[:200],
+        run_after=None,
+        updated_at=now,
+    )
+    if claimed:
+        record.status, record.attempts, record.started_at, record.worker = (
+            Status.RUNNING,
+            attempt,
+            now,
+            worker[:200],
+        )
+    return bool(claimed)
 
 
 def _mine(record: BackgroundTask):

@@ -355,18 +355,26 @@ def cancel_task(*, actor, task: BackgroundTask) -> BackgroundTask:
     actor = _as_actor(actor)
     _check_write(actor, task)
     now = timezone.now()
-    updated = (
-        BackgroundTask.objects.filter(pk=task.pk)
-        .exclude(status__in=FINISHED)
-        .update(**_cancel_fields(now), error=_cancelled_by(actor))
-    )
+    updated, before = 0, None
+    for _ in range(3):  # the status may move on (queued -> running) between read and write
+        before = BackgroundTask.objects.filter(pk=task.pk).values_list("status", flat=True).first()
+        if before is None or before in FINISHED:
+            break
+        updated = BackgroundTask.objects.filter(pk=task.pk, status=before).update(
+            **_cancel_fields(now), error=_cancelled_by(actor)
+        )
+        if updated:
+            break
     task.refresh_from_db()
     if not updated:
         raise TaskNotCancellable(
             f"The task has already finished ({task.status}); there is nothing to cancel.",
             details={"status": task.status},
         )
-    dispatch.revoke_on_commit([task.celery_task_id])
+    if before != Status.RUNNING:
+        # A running attempt stops at its next check; revoking its message as well would leave
+        # it unacknowledged in some pools (the worker's prefetch slot stays taken).
+        dispatch.revoke_on_commit([task.celery_task_id])
     events.publish_on_commit(task, "cancelled")
     return task
 
@@ -404,7 +412,8 @@ def bulk_cancel_tasks(*, actor, ids: list) -> dict:
     )
     after = {str(t.pk): t for t in BackgroundTask.objects.filter(pk__in=wanted)}
     cancelled = [pk for pk in open_ids if after[pk].status == Status.CANCELLED]
-    dispatch.revoke_on_commit([after[pk].celery_task_id for pk in cancelled])
+    not_running = [pk for pk in cancelled if found[pk].status != Status.RUNNING]
+    dispatch.revoke_on_commit([after[pk].celery_task_id for pk in not_running])
     for pk in cancelled:
         events.publish_on_commit(after[pk], "cancelled")
     return {
