@@ -1,8 +1,8 @@
 """Background tasks API under /api/v3/background/: types, tasks, service stats and control."""
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
-from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -60,8 +60,10 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceSco
     ordering_fields = ["created_at", "finished_at", "priority", "status", "duration_ms"]
     lookup_value_regex = UUID_PATTERN
 
+    # The verbs below are mapped in tasks/urls.py (the brief's paths, with or without a
+    # trailing slash), not by the router.
+
     @extend_schema(request=SubmitSerializer, responses={201: TaskSerializer, 200: TaskSerializer})
-    @action(detail=False, methods=["post"])
     def submit(self, request):
         data = SubmitSerializer(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
@@ -71,7 +73,6 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceSco
         return Response(TaskSerializer(task).data, status=code)
 
     @extend_schema(request=BulkSubmitSerializer, responses={201: TaskSerializer(many=True)})
-    @action(detail=False, methods=["post"], url_path="bulk-submit")
     def bulk_submit(self, request):
         data = BulkSubmitSerializer(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
@@ -84,8 +85,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceSco
             {"tasks": TaskSerializer(tasks, many=True).data}, status=status.HTTP_201_CREATED
         )
 
-    @extend_schema(request=BulkCancelSerializer)
-    @action(detail=False, methods=["post"], url_path="bulk-cancel")
+    @extend_schema(request=BulkCancelSerializer, responses=OpenApiTypes.OBJECT)
     def bulk_cancel(self, request):
         data = BulkCancelSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -94,13 +94,11 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceSco
         )
 
     @extend_schema(request=None, responses=TaskSerializer)
-    @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         task = services.cancel_task(actor=self.actor, task=self.get_object())
         return Response(TaskSerializer(task).data)
 
     @extend_schema(request=None, responses=TaskSerializer)
-    @action(detail=True, methods=["post"])
     def retry(self, request, pk=None):
         task = services.retry_task(actor=self.actor, task=self.get_object())
         return Response(TaskSerializer(task).data, status=status.HTTP_202_ACCEPTED)
@@ -110,7 +108,10 @@ class ServiceStatsView(APIView):
     """Counts by state and type, durations, throughput, queue depths and live workers.
     Task numbers cover the caller's workspaces; staff may ask for `?scope=all`."""
 
-    @extend_schema(parameters=[OpenApiParameter("scope", enum=["mine", "all"], required=False)])
+    @extend_schema(
+        parameters=[OpenApiParameter("scope", enum=["mine", "all"], required=False)],
+        responses=OpenApiTypes.OBJECT,
+    )
     def get(self, request):
         everything = request.query_params.get("scope") == "all" and request.user.is_staff
         tasks = (
@@ -136,7 +137,10 @@ class WorkersView(APIView):
 
     permission_classes = [permissions.IsAdminUser]
 
-    @extend_schema(parameters=[OpenApiParameter("worker", str, required=False)])
+    @extend_schema(
+        parameters=[OpenApiParameter("worker", str, required=False)],
+        responses=OpenApiTypes.OBJECT,
+    )
     def get(self, request):
         name = request.query_params.get("worker")
         return Response({"workers": control.live_workers([name] if name else None)})
@@ -147,7 +151,7 @@ class PoolView(APIView):
 
     permission_classes = [permissions.IsAdminUser]
 
-    @extend_schema(request=PoolSerializer)
+    @extend_schema(request=PoolSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request):
         data = PoolSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -159,7 +163,7 @@ class ConsumerView(APIView):
 
     permission_classes = [permissions.IsAdminUser]
 
-    @extend_schema(request=ConsumerSerializer)
+    @extend_schema(request=ConsumerSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request):
         data = ConsumerSerializer(data=request.data)
         data.is_valid(raise_exception=True)
