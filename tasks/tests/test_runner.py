@@ -173,3 +173,44 @@ def test_only_one_of_two_deliveries_claims(queued):
     assert runner.claim(first, worker="a", now=timezone.now())
     assert not runner.claim(second, worker="b", now=timezone.now())
     assert BackgroundTask.objects.get(pk=task.pk).worker == "a"
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        ({"operation": "copy"}, [{"name": " Ada ", "bio": "", "n": 1}]),
+        ({"operation": "select", "fields": ["n"]}, [{"n": 1}]),
+        (
+            {"operation": "rename", "mapping": {"n": "count"}},
+            [{"name": " Ada ", "bio": "", "count": 1}],
+        ),
+        ({"operation": "strip", "fields": ["name"]}, [{"name": "Ada", "bio": "", "n": 1}]),
+        ({"operation": "uppercase"}, [{"name": " ADA ", "bio": "", "n": 1}]),
+        ({"operation": "lowercase"}, [{"name": " ada ", "bio": "", "n": 1}]),
+        ({"operation": "drop_empty"}, [{"name": " Ada ", "n": 1}]),
+        (
+            {"operation": "word_count", "fields": ["name"]},
+            [{"name": " Ada ", "bio": "", "n": 1, "name_words": 1}],
+        ),
+        (
+            {"template": "{{ name|cut:' ' }}#{{ n|add:1 }}"},
+            [{"name": " Ada ", "bio": "", "n": 1, "output": "Ada#2"}],
+        ),
+    ],
+)
+def test_data_processing_operations(queued, payload, expected):
+    task = queued("data_processing", {"records": [{"name": " Ada ", "bio": "", "n": 1}], **payload})
+    assert runner.run(str(task.pk)) == Status.SUCCEEDED
+    task.refresh_from_db()
+    assert task.result["records"] == expected and task.result["count"] == 1
+
+
+def test_cancel_is_announced_after_commit(queued, user, django_capture_on_commit_callbacks):
+    task = queued()
+    drain = listen(groups.user_group(user.pk))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.cancel_task(actor=user, task=task)
+    assert drain() == []  # nothing before the commit
+    for callback in callbacks:
+        callback()
+    assert drain() == ["task.cancelled"]
