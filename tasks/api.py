@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 from accounts.scoping import Actor
 from config.api.viewsets import WorkspaceScopedViewSet
 from tasks import control, selectors, services
-from tasks.errors import TaskNotFound
+from tasks.errors import ControlUnavailable, TaskNotFound
 from tasks.filters import TaskFilter
 from tasks.models import BackgroundTask
 from tasks.registry import all_task_types, get_task_type
@@ -123,12 +123,18 @@ class ServiceStatsView(APIView):
             "scope": "all" if everything else "mine",
             **selectors.task_stats(tasks),
             "queues": control.queue_depths(),
-            "workers": [
-                {k: w[k] for k in ("name", "pool", "concurrency", "queues", "active_tasks")}
-                for w in control.live_workers()
-            ],
+            "workers": self.workers(),
         }
         return Response(body)
+
+    @staticmethod
+    def workers() -> list[dict] | None:
+        try:
+            workers = control.live_workers()
+        except ControlUnavailable:
+            return None  # the broker is down: say "unknown", keep the rest of the stats
+        keys = ("name", "pool", "concurrency", "queues", "active_tasks")
+        return [{k: w[k] for k in keys} for w in workers]
 
 
 class WorkersView(APIView):

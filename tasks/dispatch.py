@@ -9,6 +9,7 @@ claims a record with a conditional update, so a second message finds nothing to 
 import logging
 import uuid
 from collections.abc import Sequence
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -46,34 +47,66 @@ def send(task: BackgroundTask, *, producer=None) -> None:
     )
 
 
+def _beyond_horizon(task: BackgroundTask, now) -> bool:
+    horizon = now + timedelta(seconds=settings.TASKS_ETA_HORIZON)
+    return task.run_after is not None and task.run_after > horizon
+
+
 def dispatch(tasks: Sequence[BackgroundTask]) -> None:
-    """Send the messages for `tasks` (pending records) and mark them queued/scheduled."""
+    """Send the messages for `tasks` (pending records) and mark them queued/scheduled. A task
+    due beyond TASKS_ETA_HORIZON is only marked scheduled; release_due() sends it later."""
     if not tasks:
         return
+    now = timezone.now()
+    held = [t for t in tasks if _beyond_horizon(t, now)]
+    to_send = [t for t in tasks if not _beyond_horizon(t, now)]
     try:
         with celery_app.producer_or_acquire() as producer:
-            for task in tasks:
+            for task in to_send:
                 send(task, producer=producer)
     except Exception:
         # The records stay pending and are handed over again by maintenance.recover_tasks.
-        logger.exception("could not hand %d task(s) to the broker", len(tasks))
-        return
+        logger.exception("could not hand %d task(s) to the broker", len(to_send))
+        to_send = []
     now = timezone.now()
     by_status: dict[str, list] = {Status.QUEUED: [], Status.SCHEDULED: []}
-    for task in tasks:
+    for task in to_send:
         later = task.run_after is not None and task.run_after > now
         by_status[Status.SCHEDULED if later else Status.QUEUED].append(task)
-    for status, group in by_status.items():
+    for status, group in [*by_status.items(), (None, held)]:
         if not group:
             continue
+        sent = status is not None
+        status = status or Status.SCHEDULED
         BackgroundTask.objects.filter(pk__in=[t.pk for t in group], status=Status.PENDING).update(
-            status=status, queued_at=now, updated_at=now
+            status=status, queued_at=now if sent else None, updated_at=now
         )
         for task in group:
             if task.status == Status.PENDING:
                 task.status = status
-                task.queued_at = now
+                task.queued_at = now if sent else None
         events.publish_many(group, "scheduled" if status == Status.SCHEDULED else "queued")
+
+
+def release_due() -> int:
+    """Send the held scheduled tasks that are now within the horizon (the beat job)."""
+    now = timezone.now()
+    due = list(
+        BackgroundTask.objects.filter(
+            status=Status.SCHEDULED,
+            queued_at__isnull=True,
+            run_after__lte=now + timedelta(seconds=settings.TASKS_ETA_HORIZON),
+        )
+    )
+    if not due:
+        return 0
+    with celery_app.producer_or_acquire() as producer:
+        for task in due:
+            send(task, producer=producer)
+    BackgroundTask.objects.filter(pk__in=[t.pk for t in due], queued_at__isnull=True).update(
+        queued_at=now, updated_at=now
+    )
+    return len(due)
 
 
 def dispatch_on_commit(tasks: Sequence[BackgroundTask]) -> None:

@@ -26,10 +26,11 @@ def recover_stalled() -> dict:
     stale = list(
         BackgroundTask.objects.filter(status=Status.PENDING, updated_at__lt=pending_before)
     )
-    stale += list(
+    dispatch.dispatch(stale)  # sends (or holds, if far ahead) and marks them queued/scheduled
+    lost_retries = list(
         BackgroundTask.objects.filter(status=Status.RETRYING, run_after__lt=now - LOST_RETRY_AFTER)
     )
-    for task in stale:
+    for task in lost_retries:
         dispatch.send(task)
     dead = BackgroundTask.objects.filter(
         status=Status.RUNNING, deadline_at__lt=now - DEAD_WORKER_AFTER
@@ -62,4 +63,8 @@ def recover_stalled() -> dict:
             task.status = Status.FAILED
             events.publish(task, "failed", error="worker lost")
             failed += 1
-    return {"resent": len(stale), "retried_lost": retried, "failed_lost": failed}
+    return {
+        "resent": len(stale) + len(lost_retries),
+        "retried_lost": retried,
+        "failed_lost": failed,
+    }

@@ -251,6 +251,10 @@ TASKS_MAX_RETRIES = 10  # the most a submission may ask for
 TASKS_RETRY_BASE_DELAY = env.float("TASKS_RETRY_BASE_DELAY", default=1.0)
 TASKS_RETRY_MAX_DELAY = env.float("TASKS_RETRY_MAX_DELAY", default=300.0)
 TASKS_MAX_DELAY_SECONDS = 30 * 24 * 3600  # how far ahead a task may be scheduled
+# Tasks due further ahead than this wait in the database (status scheduled) and are handed to
+# the broker by the maintenance.release_scheduled beat job: an eta message held by a worker
+# longer than the broker's visibility_timeout would be delivered again and again.
+TASKS_ETA_HORIZON = env.int("TASKS_ETA_HORIZON", default=600)
 TASKS_BULK_LIMIT = env.int("TASKS_BULK_LIMIT", default=1000)
 # Finished task records older than this are deleted by the maintenance.cleanup_tasks job.
 TASKS_RETENTION_DAYS = env.int("TASKS_RETENTION_DAYS", default=30)

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 
-from tasks import recovery, services
+from tasks import dispatch, recovery, services
 from tasks.registry import TaskContext, task_type
 
 
@@ -65,3 +65,19 @@ def flush_expired_tokens(ctx: TaskContext, payload: dict) -> dict:
 )
 def recover_tasks(ctx: TaskContext, payload: dict) -> dict:
     return recovery.recover_stalled()
+
+
+@task_type(
+    "maintenance.release_scheduled",
+    schema={"type": "object", "additionalProperties": False},
+    description=(
+        "Hands the broker the scheduled tasks whose time is near (within TASKS_ETA_HORIZON); "
+        "tasks due further ahead wait in the database."
+    ),
+    priority="high",
+    time_limit=60,
+    schedule={"every": 60},
+    system_only=True,
+)
+def release_scheduled(ctx: TaskContext, payload: dict) -> dict:
+    return {"released": dispatch.release_due()}

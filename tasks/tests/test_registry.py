@@ -20,6 +20,7 @@ def test_builtin_types_are_discovered():
         "maintenance.cleanup_tasks",
         "maintenance.flush_expired_tokens",
         "maintenance.recover_tasks",
+        "maintenance.release_scheduled",
     } <= names
 
 

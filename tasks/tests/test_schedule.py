@@ -23,6 +23,8 @@ def test_the_default_schedule_exists_after_migrate():
         assert json.loads(entry.kwargs) == {"task_type": name, "payload": {}}
     recover = entries["maintenance.recover_tasks (default schedule)"]
     assert recover.interval.every == 300 and recover.interval.period == "seconds"
+    release = entries["maintenance.release_scheduled (default schedule)"]
+    assert release.interval.every == 60
 
 
 def test_installing_again_leaves_edited_entries_alone():

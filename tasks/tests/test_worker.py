@@ -210,3 +210,22 @@ def test_time_limits_and_pool_control_with_a_prefork_worker(
     )
     assert resumed.status_code == 200, resumed.content
     assert finished(task_of, low["id"])["status"] == "succeeded"
+
+
+def test_a_task_due_beyond_the_horizon_waits_in_the_database(
+    single_worker, settings, submit, task_of
+):
+    from tasks import dispatch
+
+    settings.TASKS_ETA_HORIZON = 1
+    far = submit(task_type="diagnostics.echo", payload={"far": True}, delay_seconds=2.5)
+    assert far["status"] == "scheduled" and far["queued_at"] is None  # no message yet
+    assert dispatch.release_due() == 0  # not within the horizon yet
+
+    def released_and_done():
+        dispatch.release_due()  # what the maintenance.release_scheduled beat job does
+        return task_of(far["id"])["status"] == "succeeded"
+
+    wait_until(released_and_done, message="the far task to be released and run")
+    done = task_of(far["id"])
+    assert done["started_at"] >= done["scheduled_for"] and done["attempts"] == 1
