@@ -4,7 +4,7 @@ from rest_framework import serializers
 from config.api.viewsets import WorkspaceField
 from tasks.errors import BulkInvalid, BulkTooLarge
 from tasks.models import BackgroundTask
-from tasks.services import SUBMIT_FIELDS
+from tasks.validation import SUBMIT_FIELDS
 
 
 class TaskSerializer(serializers.ModelSerializer):

@@ -6,10 +6,7 @@ Each is one transaction, checks the caller's role in the workspace, and raises d
 schedule, the admin after its own permission checks).
 """
 
-import math
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -23,30 +20,13 @@ from tasks.errors import (
     BulkInvalid,
     BulkTooLarge,
     IdempotencyConflict,
-    InvalidPayload,
     InvalidTask,
     TaskNotCancellable,
     TaskNotFound,
     TaskNotRetryable,
-    UnknownTaskType,
 )
 from tasks.models import FINISHED, RETRYABLE, BackgroundTask, Status
-from tasks.registry import PRIORITIES, get_task_type
-
-# Fields a submission may carry (the API refuses others).
-SUBMIT_FIELDS = (
-    "name",
-    "task_type",
-    "payload",
-    "priority",
-    "scheduled_for",
-    "delay_seconds",
-    "timeout",
-    "max_retries",
-    "idempotency_key",
-)
-# A scheduled time this little in the past is clock skew, not a mistake.
-PAST_TOLERANCE = timedelta(seconds=1)
+from tasks.validation import SUBMIT_FIELDS, Submission, check_submission
 
 
 def _as_actor(actor) -> Actor | None:
@@ -64,112 +44,6 @@ def default_workspace(actor: Actor) -> Workspace | None:
     return reachable.filter(is_personal=True).first() or reachable.first()
 
 
-@dataclass
-class _Spec:
-    """One validated submission, ready to become a record."""
-
-    fields: dict[str, Any]
-    idempotency_key: str | None
-
-
-def _check_spec(
-    *,
-    actor: Actor | None,
-    task_type: str,
-    name: str = "",
-    payload: dict | None = None,
-    priority: str | None = None,
-    scheduled_for: datetime | None = None,
-    delay_seconds: float | None = None,
-    timeout: int | None = None,
-    max_retries: int | None = None,
-    idempotency_key: str | None = None,
-    now: datetime,
-) -> _Spec:
-    """Validate one submission; raise InvalidTask (or a subclass) naming every bad field."""
-    try:
-        ttype = get_task_type(task_type)
-    except KeyError:
-        raise UnknownTaskType(
-            f"Unknown task type {task_type!r}; GET /api/v3/background/types/ lists them.",
-            details={"task_type": [f"Unknown task type {task_type!r}."]},
-        ) from None
-    if ttype.system_only and actor is not None and not actor.user.is_staff:
-        raise UnknownTaskType(
-            f"Task type {task_type!r} is run by the system schedule only.",
-            details={"task_type": [f"{task_type!r} cannot be submitted through the API."]},
-        )
-    payload = {} if payload is None else payload
-    if not isinstance(payload, dict):
-        raise InvalidPayload(
-            "The payload must be a JSON object.", details={"payload": ["Must be an object."]}
-        )
-    problems = ttype.payload_errors(payload)
-    if problems:
-        raise InvalidPayload(
-            f"The payload does not match the schema of {task_type!r}: {problems[0]}",
-            details={"payload": problems},
-        )
-
-    errors: dict[str, list[str]] = {}
-    priority = priority or ttype.priority
-    if priority not in PRIORITIES:
-        errors["priority"] = [f"Must be one of {', '.join(PRIORITIES)}."]
-    if name and len(name) > 200:
-        errors["name"] = ["At most 200 characters."]
-    if timeout is None:
-        timeout = ttype.time_limit or settings.TASKS_DEFAULT_TIMEOUT
-    elif isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
-        errors["timeout"] = ["Must be a whole number of seconds, at least 1."]
-    elif timeout > settings.TASKS_MAX_TIMEOUT:
-        errors["timeout"] = [f"At most {settings.TASKS_MAX_TIMEOUT} seconds."]
-    if max_retries is None:
-        max_retries = ttype.max_retries
-    elif isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        errors["max_retries"] = ["Must be a whole number, at least 0."]
-    elif max_retries > settings.TASKS_MAX_RETRIES:
-        errors["max_retries"] = [f"At most {settings.TASKS_MAX_RETRIES}."]
-    run_after = None
-    if scheduled_for is not None and delay_seconds is not None:
-        errors["scheduled_for"] = ["Give scheduled_for or delay_seconds, not both."]
-    elif scheduled_for is not None:
-        if timezone.is_naive(scheduled_for):
-            errors["scheduled_for"] = ["Must include a time zone."]
-        elif scheduled_for < now - PAST_TOLERANCE:
-            errors["scheduled_for"] = ["Is in the past."]
-        elif scheduled_for > now + timedelta(seconds=settings.TASKS_MAX_DELAY_SECONDS):
-            errors["scheduled_for"] = ["Is too far ahead (at most 30 days)."]
-        else:
-            run_after = scheduled_for
-    elif delay_seconds is not None:
-        if not isinstance(delay_seconds, int | float) or not math.isfinite(delay_seconds):
-            errors["delay_seconds"] = ["Must be a number of seconds."]
-        elif delay_seconds < 0:
-            errors["delay_seconds"] = ["Must not be negative."]
-        elif delay_seconds > settings.TASKS_MAX_DELAY_SECONDS:
-            errors["delay_seconds"] = ["Is too far ahead (at most 30 days)."]
-        elif delay_seconds > 0:
-            run_after = scheduled_for = now + timedelta(seconds=delay_seconds)
-    if idempotency_key is not None and not (1 <= len(idempotency_key) <= 200):
-        errors["idempotency_key"] = ["Must be 1 to 200 characters."]
-    if errors:
-        field, messages = next(iter(errors.items()))
-        raise InvalidTask(f"{field}: {messages[0]}", details=errors)
-    return _Spec(
-        fields={
-            "task_type": task_type,
-            "name": name or task_type,
-            "payload": payload,
-            "priority": priority,
-            "scheduled_for": scheduled_for,
-            "run_after": run_after,
-            "timeout": timeout,
-            "max_retries": max_retries,
-        },
-        idempotency_key=idempotency_key,
-    )
-
-
 def _resolve_workspace(actor: Actor | None, workspace) -> Workspace | None:
     if actor is None:
         return workspace
@@ -182,7 +56,7 @@ def _resolve_workspace(actor: Actor | None, workspace) -> Workspace | None:
     return workspace
 
 
-def _same_submission(existing: BackgroundTask, spec: _Spec, workspace) -> bool:
+def _same_submission(existing: BackgroundTask, spec: Submission, workspace) -> bool:
     return (
         existing.task_type == spec.fields["task_type"]
         and existing.payload == spec.fields["payload"]
@@ -190,7 +64,7 @@ def _same_submission(existing: BackgroundTask, spec: _Spec, workspace) -> bool:
     )
 
 
-def _existing_for_key(actor: Actor | None, spec: _Spec, workspace) -> BackgroundTask | None:
+def _existing_for_key(actor: Actor | None, spec: Submission, workspace) -> BackgroundTask | None:
     if spec.idempotency_key is None or actor is None:
         return None
     existing = BackgroundTask.objects.filter(
@@ -203,7 +77,7 @@ def _existing_for_key(actor: Actor | None, spec: _Spec, workspace) -> Background
     return existing
 
 
-def _new_record(actor: Actor | None, spec: _Spec, workspace) -> BackgroundTask:
+def _new_record(actor: Actor | None, spec: Submission, workspace) -> BackgroundTask:
     return BackgroundTask(
         workspace=workspace,
         submitted_by=actor.user if actor else None,
@@ -232,7 +106,7 @@ def submit_task(
     this user already submitted with the same type, payload and workspace, the earlier task is
     returned instead (its `created_now` is False)."""
     actor = _as_actor(actor)
-    spec = _check_spec(
+    spec = check_submission(
         actor=actor,
         task_type=task_type,
         name=name,
@@ -285,7 +159,7 @@ def bulk_submit_tasks(*, actor, items: list[dict], workspace=None) -> list[Backg
         raise InvalidTask("Give at least one task.", details={"tasks": ["Must not be empty."]})
     workspace = _resolve_workspace(actor, workspace)
     now = timezone.now()
-    specs: list[tuple[_Spec, BackgroundTask | None]] = []
+    specs: list[tuple[Submission, BackgroundTask | None]] = []
     problems: dict[str, dict] = {}
     first_message = ""
     seen_keys: set[str] = set()
@@ -297,7 +171,7 @@ def bulk_submit_tasks(*, actor, items: list[dict], workspace=None) -> list[Backg
                     f"unknown field(s): {', '.join(sorted(unknown))}",
                     details={f: ["Unknown field."] for f in sorted(unknown)},
                 )
-            spec = _check_spec(actor=actor, now=now, **item)
+            spec = check_submission(actor=actor, now=now, **item)
             key = spec.idempotency_key
             if key is not None and key in seen_keys:
                 raise InvalidTask(
