@@ -126,7 +126,7 @@ def _finish(record, status, started: float, *, result=None, error: str = "", tb:
         return "discarded"  # cancelled while it ran
     for name, value in fields.items():
         setattr(record, name, value)
-    events.publish(record, status, error=error) if error else events.publish(record, status)
+    events.publish(record, status, **({"error": error} if error else {}))
     return status
 
 
