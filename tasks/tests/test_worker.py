@@ -229,3 +229,45 @@ def test_a_task_due_beyond_the_horizon_waits_in_the_database(
     wait_until(released_and_done, message="the far task to be released and run")
     done = task_of(far["id"])
     assert done["started_at"] >= done["scheduled_for"] and done["attempts"] == 1
+
+
+def test_a_worker_announces_each_state_change_over_the_channel_layer(
+    celery_worker, settings, submit, task_of, user, workspace
+):
+    import uuid
+
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from realtime import groups
+
+    # The Redis layer: events cross from the worker's threads to this one as they would
+    # cross from a worker process to a web process.
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [settings.REDIS_URL], "prefix": f"test-{uuid.uuid4().hex[:8]}"},
+        }
+    }
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(groups.workspace_group(workspace.pk), channel)
+    task = submit(task_type="diagnostics.flaky", payload={"fail_times": 1}, max_retries=1)
+    finished(task_of, task["id"])
+
+    async def collect():
+        import asyncio
+
+        seen = []
+        while "task.succeeded" not in seen:
+            message = await asyncio.wait_for(layer.receive(channel), timeout=10)
+            if message["event"]["data"]["id"] == task["id"]:
+                seen.append(message["event"]["type"])
+        return seen
+
+    seen = async_to_sync(collect)()
+    # `queued` comes from this process and may cross `started` from the worker on the way.
+    assert "task.queued" in seen
+    seen.remove("task.queued")
+    assert seen == ["task.started", "task.retrying", "task.started", "task.succeeded"]
+    async_to_sync(layer.flush)()
