@@ -166,6 +166,14 @@ class TaskContext:
         return self.record.submitted_by_id
 
     @property
+    def actor(self):
+        """The submitter as an accounts.scoping.Actor (None for system jobs), for calling other
+        apps' services with the submitter's rights."""
+        from accounts.scoping import Actor
+
+        return Actor(user=self.record.submitted_by) if self.record.submitted_by_id else None
+
+    @property
     def attempt(self) -> int:
         """1 on the first attempt, 2 on the first retry, ..."""
         return self.record.attempts

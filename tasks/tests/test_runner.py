@@ -214,3 +214,19 @@ def test_cancel_is_announced_after_commit(queued, user, django_capture_on_commit
     for callback in callbacks:
         callback()
     assert drain() == ["task.cancelled"]
+
+
+def test_the_context_knows_who_asked(queued, user, workspace):
+    seen = {}
+
+    @task_type("tests.whoami", schema={"type": "object"}, description="x")
+    def whoami(ctx, payload):
+        seen.update(
+            user_id=ctx.user_id, workspace_id=ctx.workspace_id, actor=ctx.actor, attempt=ctx.attempt
+        )
+        return {}
+
+    task = queued("tests.whoami")
+    runner.run(str(task.pk))
+    assert seen["user_id"] == user.pk and seen["workspace_id"] == workspace.pk
+    assert seen["actor"].user == user and seen["attempt"] == 1
