@@ -9,7 +9,7 @@ from django.conf import settings
 
 from config.celery_app import QUEUE_FOR_PRIORITY
 from config.celery_app import app as celery_app
-from tasks.errors import ControlUnavailable, WorkerNotFound
+from tasks.errors import ControlRefused, ControlUnavailable, WorkerNotFound
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +103,8 @@ def resize_pool(*, worker: str, action: str, n: int = 1) -> dict:
     reply = _reply_of(
         call(n, destination=[worker], reply=True, timeout=settings.TASKS_INSPECT_TIMEOUT), worker
     )
+    if "error" in reply:  # e.g. the threads and solo pools cannot be resized
+        raise ControlRefused(f"{worker}: {reply['error']}", details={"worker": worker, **reply})
     return {"worker": worker, "action": action, "n": n, "reply": reply}
 
 

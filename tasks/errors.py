@@ -85,3 +85,8 @@ class ControlUnavailable(DomainError):
     status_code = 503
     code = "broker_unavailable"
     default_message = "The broker did not answer; try again shortly."
+
+
+class ControlRefused(Conflict):
+    code = "worker_refused"
+    default_message = "The worker refused the command."

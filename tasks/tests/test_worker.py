@@ -271,3 +271,19 @@ def test_a_worker_announces_each_state_change_over_the_channel_layer(
     seen.remove("task.queued")
     assert seen == ["task.started", "task.retrying", "task.started", "task.succeeded"]
     async_to_sync(layer.flush)()
+
+
+def test_a_pool_that_cannot_be_resized_says_so(celery_worker, settings, make_user, client_for):
+    from config.testing import assert_error
+
+    settings.TASKS_INSPECT_TIMEOUT = 1.0
+    staff = make_user("operator")
+    staff.is_staff = True
+    staff.save()
+    response = client_for(staff).post(
+        "/api/v3/background/service/workers/pool",
+        {"worker": celery_worker.hostname, "action": "grow"},
+        format="json",
+    )
+    error = assert_error(response, 409, "worker_refused")
+    assert error["details"]["worker"] == celery_worker.hostname
