@@ -14,6 +14,7 @@ api_v3 = [
     path("", include("accounts.urls")),
     path("", include("ai.urls")),
     path("", include("workflows.urls")),
+    path("", include("tasks.urls")),
     path("", include(router.urls)),
 ]
 

@@ -8,7 +8,7 @@ documents, budgets, runs (the engine's)."""
 from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
-from workflows.api import budgets, documents, runs
+from workflows.api import budgets, documents, exports, runs
 from workflows.api import workflows as authoring_api
 
 router = SimpleRouter()
@@ -112,6 +112,11 @@ run_patterns = [
         f"{RUN}/steps/{STEP_KEY}/reject",
         runs.RunViewSet.as_view({"post": "reject"}),
         "run-step-reject",
+    ),
+    _path(
+        r"exports/(?P<workspace_pk>\d+)/(?P<name>[a-z0-9-]+\.zip)",
+        exports.ExportDownloadView.as_view(),
+        "export-download",
     ),
 ]
 

@@ -54,6 +54,7 @@ LOCAL_APPS = [
     "accounts",
     "realtime",
     "ai",
+    "tasks",
     "workflows",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
@@ -241,6 +242,30 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Poll queues in a fixed order (high, default, low) rather than round-robin.
     "queue_order_strategy": "priority",
 }
+
+# --- Background tasks (the `tasks` app) ----------------------------------------------------
+# Seconds one attempt may run when neither the submission nor its type says; the hard limit
+# (the worker kills the process) comes TASKS_HARD_LIMIT_GRACE seconds after the soft one.
+TASKS_DEFAULT_TIMEOUT = env.int("TASKS_DEFAULT_TIMEOUT", default=300)
+# Below the broker's visibility_timeout, or Redis would redeliver a task still running.
+TASKS_MAX_TIMEOUT = env.int("TASKS_MAX_TIMEOUT", default=3000)
+TASKS_HARD_LIMIT_GRACE = env.int("TASKS_HARD_LIMIT_GRACE", default=10)
+TASKS_MAX_RETRIES = 10  # the most a submission may ask for
+# Retry n waits TASKS_RETRY_BASE_DELAY * backoff**(n-1) seconds (capped), times a jitter
+# factor in [0.5, 1).
+TASKS_RETRY_BASE_DELAY = env.float("TASKS_RETRY_BASE_DELAY", default=1.0)
+TASKS_RETRY_MAX_DELAY = env.float("TASKS_RETRY_MAX_DELAY", default=300.0)
+TASKS_MAX_DELAY_SECONDS = 30 * 24 * 3600  # how far ahead a task may be scheduled
+# Tasks due further ahead than this wait in the database (status scheduled) and are handed to
+# the broker by the maintenance.release_scheduled beat job: an eta message held by a worker
+# longer than the broker's visibility_timeout would be delivered again and again.
+TASKS_ETA_HORIZON = env.int("TASKS_ETA_HORIZON", default=600)
+TASKS_BULK_LIMIT = env.int("TASKS_BULK_LIMIT", default=1000)
+# Finished task records older than this are deleted by the maintenance.cleanup_tasks job.
+TASKS_RETENTION_DAYS = env.int("TASKS_RETENTION_DAYS", default=30)
+# A task still `pending` (never handed to the broker) this long is handed over again.
+TASKS_RESEND_PENDING_AFTER = env.int("TASKS_RESEND_PENDING_AFTER", default=60)
+TASKS_INSPECT_TIMEOUT = env.float("TASKS_INSPECT_TIMEOUT", default=1.0)
 
 # --- Workflow engine ----------------------------------------------------------------------
 # How often beat runs the lease sweep (installed by migrate as a django-celery-beat schedule).

@@ -1,4 +1,5 @@
-"""The lease sweep (a beat job every ENGINE_SWEEP_SECONDS): the engine's recovery path.
+"""The lease sweep (the `maintenance.sweep_step_leases` task type, on the beat schedule every
+ENGINE_SWEEP_SECONDS): the engine's recovery path.
 
 A running step whose lease expired lost its worker (killed, out of memory, host gone): it is
 queued again, or failed if it has used all its attempts. A step queued long ago that no worker
@@ -93,25 +94,3 @@ def sweep_leases() -> dict:
     if requeued or failed or resent:
         logger.info("lease sweep", extra={"requeued": requeued, "failed": failed, "resent": resent})
     return {"requeued": requeued, "failed": failed, "resent": resent}
-
-
-SWEEP_TASK_NAME = "workflows: sweep expired step leases"
-
-
-def install_sweep_schedule(**kwargs) -> None:
-    """post_migrate: the beat schedule of the sweep, every ENGINE_SWEEP_SECONDS (idempotent;
-    a changed setting updates the interval on the next migrate)."""
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
-
-    interval, _ = IntervalSchedule.objects.get_or_create(
-        every=settings.ENGINE_SWEEP_SECONDS, period=IntervalSchedule.SECONDS
-    )
-    PeriodicTask.objects.update_or_create(
-        name=SWEEP_TASK_NAME,
-        defaults={
-            "task": "workflows.sweep_leases",
-            "interval": interval,
-            "queue": "high",
-            "enabled": True,
-        },
-    )

@@ -1,5 +1,6 @@
 """The lease sweep, its beat schedule, and scheduled runs."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -8,7 +9,6 @@ from django_celery_beat.models import PeriodicTask
 
 from accounts.scoping import Actor
 from workflows.engine import start_run, sweep_leases
-from workflows.engine.sweep import SWEEP_TASK_NAME, install_sweep_schedule
 from workflows.models import Run, RunStatus, Schedule, StepRun, StepStatus, Trigger
 from workflows.tasks import run_schedule
 from workflows.tests.engine_support import chain, make_workflow
@@ -16,15 +16,11 @@ from workflows.tests.engine_support import chain, make_workflow
 pytestmark = pytest.mark.django_db
 
 
-def test_migrate_installs_the_sweep_as_a_beat_job(settings):
-    task = PeriodicTask.objects.get(name=SWEEP_TASK_NAME)
-    assert task.task == "workflows.sweep_leases" and task.enabled and task.queue == "high"
+def test_migrate_installs_the_sweep_as_a_maintenance_beat_job(settings):
+    task = PeriodicTask.objects.get(name="maintenance.sweep_step_leases (default schedule)")
+    assert task.task == "tasks.run_periodic" and task.enabled
+    assert json.loads(task.kwargs)["task_type"] == "maintenance.sweep_step_leases"
     assert task.interval.every == settings.ENGINE_SWEEP_SECONDS
-
-    settings.ENGINE_SWEEP_SECONDS = 7
-    install_sweep_schedule()  # what the next migrate does
-    assert PeriodicTask.objects.filter(name=SWEEP_TASK_NAME).count() == 1
-    assert PeriodicTask.objects.get(name=SWEEP_TASK_NAME).interval.every == 7
 
 
 def _running(run: Run, key: str, *, attempts: int, expired: bool = True) -> StepRun:

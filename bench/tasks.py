@@ -1,0 +1,144 @@
+"""Throughput of background tasks: 2,000 `diagnostics.echo` bulk-submitted through the API and
+run by a real worker subprocess, next to 2,000 bare Celery tasks on the same broker and worker.
+
+Prints ONE JSON line. Runs on a throwaway database (PostgreSQL `bench_tasks_<name>` when
+DATABASE_URL is set, else var/bench-tasks.sqlite3), dropped at the end; the broker is the
+REDIS_URL Redis (its queues are purged first). Writes nothing outside var/.
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/docchain REDIS_URL=redis://127.0.0.1:6379/3 \
+        python bench/tasks.py [--n 2000] [--concurrency 2]
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+
+BARE_TASK = "celery.accumulate"  # built into every Celery worker: returns its arguments
+
+
+def wait_for(predicate, *, timeout: float, what: str, interval: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise SystemExit(f"bench: timed out waiting for {what}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=2)
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+
+    Path(settings.VAR_DIR).mkdir(exist_ok=True)
+    test = connection.settings_dict.setdefault("TEST", {})
+    if connection.vendor == "sqlite":
+        test["NAME"] = str(Path(settings.VAR_DIR) / "bench-tasks.sqlite3")
+    else:
+        test["NAME"] = f"bench_tasks_{connection.settings_dict['NAME']}"
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    worker = None
+    try:
+        from celery.result import ResultSet
+        from rest_framework.test import APIClient
+
+        from accounts import services as accounts
+        from config.celery_app import app
+        from config.testing import start_worker_process
+        from tasks.models import BackgroundTask, Status
+
+        app.control.purge()
+        log = Path(settings.VAR_DIR) / "bench-tasks-worker.log"
+        log.unlink(missing_ok=True)
+        worker = start_worker_process(concurrency=args.concurrency, log_path=log)
+        wait_for(lambda: app.control.ping(timeout=0.5), timeout=60, what="the worker")
+
+        user = accounts.register_user(
+            username="bench", password="Bench-password-42", email="bench@example.com"
+        )
+        client = APIClient(HTTP_HOST="localhost")
+        client.force_authenticate(user)
+
+        def bare(n: int) -> float:
+            started = time.perf_counter()
+            with app.producer_or_acquire() as producer:
+                results = [
+                    app.send_task(BARE_TASK, args=[i], queue="default", producer=producer)
+                    for i in range(n)
+                ]
+            ResultSet(results).join_native(timeout=600, propagate=True)
+            return time.perf_counter() - started
+
+        def ours(n: int) -> tuple[float, float]:
+            BackgroundTask.objects.all().delete()
+            chunk = settings.TASKS_BULK_LIMIT
+            started = time.perf_counter()
+            for first in range(0, n, chunk):
+                items = [
+                    {"task_type": "diagnostics.echo", "payload": {"i": i}}
+                    for i in range(first, min(n, first + chunk))
+                ]
+                response = client.post(
+                    "/api/v3/background/tasks/bulk-submit", {"tasks": items}, format="json"
+                )
+                if response.status_code != 201:
+                    raise SystemExit(f"bench: bulk-submit answered {response.status_code}")
+            submitted = time.perf_counter() - started
+
+            def all_done():
+                left = BackgroundTask.objects.exclude(status=Status.SUCCEEDED)
+                if left.filter(status__in=[Status.FAILED, Status.TIMED_OUT]).exists():
+                    raise SystemExit("bench: an echo task failed")
+                return not left.exists()
+
+            wait_for(all_done, timeout=600, what="the echo tasks")
+            return time.perf_counter() - started, submitted
+
+        bare(50)  # warm up both paths (worker imports, connections)
+        ours(50)
+        bare_s = bare(args.n)
+        ours_s, submit_s = ours(args.n)
+        durations = sorted(
+            BackgroundTask.objects.values_list("duration_ms", flat=True).order_by("duration_ms")
+        )
+        result = {
+            "bench": "tasks",
+            "n": args.n,
+            "database": connection.vendor,
+            "broker": "redis",
+            "worker": f"prefork x{args.concurrency}",
+            "bare_celery_tasks_per_s": round(args.n / bare_s, 1),
+            "ours_tasks_per_s": round(args.n / ours_s, 1),
+            "ratio_ours_to_bare": round((args.n / ours_s) / (args.n / bare_s), 3),
+            "bare_seconds": round(bare_s, 3),
+            "ours_seconds": round(ours_s, 3),
+            "ours_api_submit_seconds": round(submit_s, 3),
+            "ours_run_ms_p50": durations[len(durations) // 2],
+        }
+        print(json.dumps(result))
+    finally:
+        if worker is not None:
+            worker.terminate()
+            try:
+                worker.wait(timeout=20)
+            except Exception:
+                worker.kill()
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()

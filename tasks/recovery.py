@@ -1,0 +1,70 @@
+"""Putting stalled records back on track (the maintenance.recover_tasks beat job).
+
+- `pending` for a while: the broker was down when it was submitted (or the web process died
+  between commit and send). Hand it over again.
+- `retrying` long after its retry was due: the retry message was lost. Hand it over again.
+- `running` past its deadline (timeout + grace) and then some: the worker died without a
+  word (kill -9, a lost host). Retry it if it has retries left, else fail it, saying so.
+Sending twice is harmless: workers claim records with a conditional update.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from tasks import dispatch, events
+from tasks.models import BackgroundTask, Status
+
+LOST_RETRY_AFTER = timedelta(minutes=10)
+DEAD_WORKER_AFTER = timedelta(minutes=1)
+
+
+def recover_stalled() -> dict:
+    now = timezone.now()
+    pending_before = now - timedelta(seconds=settings.TASKS_RESEND_PENDING_AFTER)
+    stale = list(
+        BackgroundTask.objects.filter(status=Status.PENDING, updated_at__lt=pending_before)
+    )
+    dispatch.dispatch(stale)  # sends (or holds, if far ahead) and marks them queued/scheduled
+    lost_retries = list(
+        BackgroundTask.objects.filter(status=Status.RETRYING, run_after__lt=now - LOST_RETRY_AFTER)
+    )
+    for task in lost_retries:
+        dispatch.send(task)
+    dead = BackgroundTask.objects.filter(
+        status=Status.RUNNING, deadline_at__lt=now - DEAD_WORKER_AFTER
+    )
+    retried = failed = 0
+    for task in dead:
+        mine = BackgroundTask.objects.filter(
+            pk=task.pk, status=Status.RUNNING, attempts=task.attempts
+        )
+        if task.attempts <= task.max_retries:
+            message_id = dispatch.new_message_id()
+            if mine.update(
+                status=Status.RETRYING,
+                run_after=None,
+                celery_task_id=message_id,
+                error=f"Attempt {task.attempts} was lost with its worker.",
+                updated_at=now,
+            ):
+                task.status, task.celery_task_id, task.run_after = Status.RETRYING, message_id, None
+                dispatch.send(task)
+                events.publish(task, "retrying", error="worker lost")
+                retried += 1
+        elif mine.update(
+            status=Status.FAILED,
+            error="The worker running it was lost (no result before its deadline).",
+            finished_at=now,
+            updated_at=now,
+            duration_ms=None,
+        ):
+            task.status = Status.FAILED
+            events.publish(task, "failed", error="worker lost")
+            failed += 1
+    return {
+        "resent": len(stale) + len(lost_retries),
+        "retried_lost": retried,
+        "failed_lost": failed,
+    }
