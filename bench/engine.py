@@ -233,6 +233,31 @@ def main() -> None:
         celery_wait(batch_keys)
         celery_rate = args.parallel * STEPS / (time.perf_counter() - started)
         client.delete(*keys)
+
+        # Round trips to the database per step, counted in this process on the same chain run
+        # inline (the same engine functions a worker calls): a figure the machine's load does
+        # not move.
+        from django.db import connection as db_connection
+
+        from workflows.engine.dispatch import InlineDispatcher, use
+
+        statements = 0
+
+        def count(execute, sql, params, many, context):
+            nonlocal statements
+            statements += 1
+            return execute(sql, params, many, context)
+
+        inline_runs = 5
+        with db_connection.execute_wrapper(count):
+            for _ in range(inline_runs):
+                with use(InlineDispatcher()) as dispatcher:
+                    run = launch()
+                    statements = 0  # the steps only, not starting the run
+                    dispatcher.drain()
+                    per_run = statements
+        transactions_per_step = 1  # the one that records the outcome (BEGIN ... COMMIT)
+        statements_per_step = per_run / STEPS
     finally:
         worker.send_signal(signal.SIGTERM)
         try:
@@ -269,6 +294,8 @@ def main() -> None:
                 "celery_steps_per_second": round(celery_rate, 1),
                 "ratio_overhead_to_celery": round(statistics.median(overhead) / theirs, 2),
                 "ratio_throughput_to_celery": round(engine_rate / celery_rate, 3),
+                "db_statements_per_step": round(statements_per_step, 1),
+                "db_transactions_per_step": transactions_per_step,
                 "load_average": round(os.getloadavg()[0], 2),
             }
         )
