@@ -52,10 +52,22 @@ def select_list(alias: str, model: type[Model], attnames: tuple[str, ...]) -> st
 def build(model: type[Model], attnames: tuple[str, ...], values) -> Model:
     """A model instance from raw column values (converted like the ORM does)."""
     converted = list(values)
-    for index, (col, converters) in enumerate(_fields(model, attnames)):
+    for index, col, converters in _converting(model, attnames):
+        value = converted[index]
         for converter in converters:
-            converted[index] = converter(converted[index], col, connection)
+            value = converter(value, col, connection)
+        converted[index] = value
     return model.from_db(connection.alias, attnames, converted)
+
+
+@cache
+def _converting(model: type[Model], attnames: tuple[str, ...]) -> tuple:
+    """Only the columns that have converters: (index, column expression, converters)."""
+    return tuple(
+        (index, col, converters)
+        for index, (col, converters) in enumerate(_fields(model, attnames))
+        if converters
+    )
 
 
 def prep(model: type[Model], name: str, value):
@@ -199,8 +211,8 @@ def start_run(run_id: int, *, now) -> bool:
 LOCK_STEP = LOAD_STEP
 
 
-def lock(run_id: int, run_fields: tuple[str, ...]) -> list[tuple[StepRun, Run]]:
-    """Every step run of the run with the run's `run_fields`, step rows locked (id order)."""
+def lock(run_id: int, run_fields: tuple[str, ...]) -> tuple[Run | None, list[StepRun]]:
+    """The run's `run_fields` and every step run of it, step rows locked (in id order)."""
     run_attnames = tuple(name for name in columns(Run) if name in run_fields)
     sql = (
         f"SELECT {select_list('s', StepRun, LOCK_STEP)}, {select_list('r', Run, run_attnames)} "
@@ -212,8 +224,11 @@ def lock(run_id: int, run_fields: tuple[str, ...]) -> list[tuple[StepRun, Run]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, [run_id])
         rows = cursor.fetchall()
+    if not rows:
+        return None, []
     n = len(LOCK_STEP)
-    return [(build(StepRun, LOCK_STEP, row[:n]), build(Run, run_attnames, row[n:])) for row in rows]
+    run = build(Run, run_attnames, rows[0][n:])
+    return run, [build(StepRun, LOCK_STEP, row[:n]) for row in rows]
 
 
 DOCUMENT_INSERT = (

@@ -35,12 +35,11 @@ RUN_LOCK_FIELDS = (
 def lock(run_id: int, *, with_definition: bool = False) -> tuple[Run, dict[str, StepRun]]:
     """(the run, its step runs by key), step rows locked until the transaction ends."""
     run_fields = RUN_LOCK_FIELDS + (("definition", "inputs") if with_definition else ())
-    pairs = sql.lock(run_id, run_fields)
-    if not pairs:
+    run, step_runs = sql.lock(run_id, run_fields)
+    if run is None:
         raise Run.DoesNotExist(f"run {run_id} has no steps")
-    run = pairs[0][1]
     rows = {}
-    for row, _ in pairs:
+    for row in step_runs:
         row.run = run
         rows[row.key] = row
     return run, rows
