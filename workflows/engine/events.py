@@ -144,6 +144,7 @@ class _Publisher:
         self._pending = 0
         self._idle = threading.Condition()
         self._pid = 0
+        self._failing = False
 
     def _start(self) -> asyncio.AbstractEventLoop:
         with self._lock:
@@ -170,8 +171,13 @@ class _Publisher:
             items, groups = await self._queue.get()
             try:
                 await _send_all(items, groups)
+                self._failing = False
             except Exception:
-                logger.warning("engine events not published", exc_info=True)
+                # Said once (with the reason) until it works again, not once per event: a
+                # process without a channel layer (the CLI on a bare machine) stays readable.
+                if not self._failing:
+                    logger.warning("engine events not published", exc_info=True)
+                self._failing = True
             finally:
                 with self._idle:
                     self._pending -= 1
