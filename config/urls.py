@@ -8,10 +8,12 @@ from drf_spectacular.views import (
 
 from config import health
 from config.api.router import router
+from realtime.views import realtime_page
 
 api_v3 = [
     path("health", health.HealthView.as_view(), name="health"),
     path("", include("accounts.urls")),
+    path("", include("realtime.urls")),
     path("", include(router.urls)),
 ]
 
@@ -19,6 +21,7 @@ urlpatterns = [
     path("health", health.alive, name="alive"),
     path("api/v3/", include(api_v3)),
     path("admin/", admin.site.urls),
+    path("realtime/", realtime_page, name="realtime-page"),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),

@@ -204,6 +204,22 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "queue_order_strategy": "priority",
 }
 
+# --- Realtime (WebSocket) -----------------------------------------------------------------
+# Per connection: frame size, message rate (token bucket: rate per second, burst), how many
+# rate-limited messages are tolerated (refilling at rate/20 per second) before the connection is
+# closed with 4429, and how many topics and rooms it may join.
+REALTIME_MAX_MESSAGE_BYTES = env.int("REALTIME_MAX_MESSAGE_BYTES", default=64 * 1024)
+REALTIME_MAX_BROADCAST_BYTES = env.int("REALTIME_MAX_BROADCAST_BYTES", default=16 * 1024)
+REALTIME_RATE_PER_SECOND = env.float("REALTIME_RATE_PER_SECOND", default=20.0)
+REALTIME_RATE_BURST = env.int("REALTIME_RATE_BURST", default=40)
+REALTIME_FLOOD_TOLERANCE = env.int("REALTIME_FLOOD_TOLERANCE", default=20)
+REALTIME_MAX_SUBSCRIPTIONS = env.int("REALTIME_MAX_SUBSCRIPTIONS", default=50)
+# Connection statistics in Redis: each web process rewrites its keys every heartbeat; they
+# expire after the TTL, so a dead process stops being counted.
+REALTIME_STATS_PREFIX = env("REALTIME_STATS_PREFIX", default="docchain:ws-stats")
+REALTIME_STATS_HEARTBEAT_SECONDS = env.float("REALTIME_STATS_HEARTBEAT_SECONDS", default=5.0)
+REALTIME_STATS_TTL_SECONDS = env.int("REALTIME_STATS_TTL_SECONDS", default=20)
+
 # --- Internationalization, static ---------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -19,8 +19,11 @@ STORAGES = {
 }
 # Each test run gets its own cache namespace on the shared Redis (tests clear it between tests).
 CACHES["default"]["KEY_PREFIX"] = env("CACHE_KEY_PREFIX", default="docchain-test")
-# Unit tests use the in-memory layer; end-to-end tests override with the Redis one.
-CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# Unit tests use the in-memory layer; end-to-end tests override with the Redis one, and give
+# the servers and workers they start CHANNEL_LAYER=redis.
+if env("CHANNEL_LAYER", default="memory") != "redis":
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+REALTIME_STATS_PREFIX = env("REALTIME_STATS_PREFIX", default="docchain-test:ws-stats")
 LOG_FORMAT = "console"
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
 
