@@ -5,7 +5,7 @@ from celery import shared_task
 from realtime import events, groups
 
 
-@shared_task(name="realtime.publish_test_event", queue="high", ignore_result=True)
+@shared_task(name="realtime.publish_test_event", ignore_result=True)
 def publish_test_event(user_id: int, text: str = "hello from a worker") -> None:
     """Send `diagnostic.test` to one user's connections, from a worker.
 

@@ -107,7 +107,12 @@ CACHES = {
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": env("CHANNEL_PREFIX", default="docchain")},
+        "CONFIG": {
+            # channels-redis blocks 5 s in BZPOPMIN; redis-py 8 times reads out after 5 s by
+            # default, which kills every idle consumer. Give reads a longer timeout.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+            "prefix": env("CHANNEL_PREFIX", default="docchain"),
+        },
     }
 }
 
