@@ -16,10 +16,11 @@ is authorized when it is made. Bad messages, forbidden joins and limits get an `
 the connection stays open; a client that keeps exceeding the message rate is closed with 4429.
 """
 
+import asyncio
 import json
 import logging
 import re
-from collections import OrderedDict
+from collections import OrderedDict, deque
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -28,7 +29,7 @@ from django.conf import settings
 from accounts.models import Role
 from accounts.scoping import Actor, role_in
 from config.errors import DomainError, NotFound
-from realtime import auth, errors, events, groups, topics
+from realtime import auth, errors, events, fanout, groups, topics
 from realtime.limits import TokenBucket
 from realtime.stats import process_stats
 
@@ -59,6 +60,22 @@ def _require_member(actor: Actor, workspace_id: int) -> None:
         raise NotFound("No such workspace.", details={"workspace_id": workspace_id})
 
 
+# Every connection in a group forwards the same event: serialize it once per process.
+_recent_texts: OrderedDict[str, str] = OrderedDict()
+
+
+def _serialized(event: dict) -> str:
+    event_id = event.get("id")
+    text = _recent_texts.get(event_id) if event_id else None
+    if text is None:
+        text = json.dumps(event)
+        if event_id:
+            _recent_texts[event_id] = text
+            if len(_recent_texts) > SEEN_EVENTS:
+                _recent_texts.popitem(last=False)
+    return text
+
+
 class RealtimeConsumer(AsyncWebsocketConsumer):
     actor: Actor | None = None
 
@@ -73,7 +90,12 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.user_id = self.actor.user.pk
         self.default_workspace_id = await _default_workspace_id(self.actor)
         self.joined: set[str] = set()  # groups this connection asked for (topics, rooms)
+        # Joins being authorized: their events wait here until the snapshot has been sent.
+        self.pending: dict[str, list[dict]] = {}
         self.seen: OrderedDict[str, None] = OrderedDict()
+        self.outbox: deque[str] = deque()
+        self.writer: asyncio.Task | None = None
+        self.hub = fanout.hub()
         self.max_message_bytes = settings.REALTIME_MAX_MESSAGE_BYTES
         self.bucket = TokenBucket(
             rate=settings.REALTIME_RATE_PER_SECOND, capacity=settings.REALTIME_RATE_BURST
@@ -113,11 +135,14 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code):
         if self.actor is None:
             return
+        if self.writer is not None:
+            self.writer.cancel()
+        self.outbox.clear()
         await self.channel_layer.group_discard(self.own_group, self.channel_name)
-        for group in self.joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
+        for group in (*self.joined, *self.pending):
+            await self.hub.discard(group, self)
         self.stats.connection_closed(self.user_id, list(self.joined))
-        self.joined = set()
+        self.joined, self.pending = set(), {}
 
     # --- sending --------------------------------------------------------------------------
     async def send_json(self, event: dict) -> None:
@@ -132,9 +157,21 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
     async def send_error(self, error: DomainError, ref=None) -> None:
         await self.send_event("error", {"code": error.code, "message": error.message}, ref)
 
-    async def realtime_event(self, message):
-        """A `realtime.event` from the channel layer: forward it as is, once."""
+    async def dispatch(self, message):
+        if message["type"] == events.CHANNEL_MESSAGE_TYPE:
+            # Channels runs close_old_connections() in a thread before every handler; this one
+            # never touches the database, so skip that hop.
+            self.deliver(message)
+        else:
+            await super().dispatch(message)
+
+    def deliver(self, message: dict) -> None:
+        """A `realtime.event` for this connection (from the hub, or from its own user group):
+        queue it to be sent as is, once, if the connection is (still) in that group."""
         group = message.get("group")
+        if group in self.pending:
+            self.pending[group].append(message)
+            return
         if group is not None and group != self.own_group and group not in self.joined:
             return  # left (or never authorized) while the message was in flight
         event = message["event"]
@@ -144,7 +181,20 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.seen[event_id] = None
         if len(self.seen) > SEEN_EVENTS:
             self.seen.popitem(last=False)
-        await self.send_json(event)
+        self.outbox.append(_serialized(event))
+        if self.writer is None or self.writer.done():
+            self.writer = asyncio.get_running_loop().create_task(self._write())
+
+    async def _write(self) -> None:
+        # One writer per connection: a slow client holds up only itself, and keeps its order.
+        while self.outbox:
+            text = self.outbox.popleft()
+            try:
+                await self.send(text_data=text)
+            except Exception:  # the client went away; disconnect() cleans up
+                self.outbox.clear()
+                return
+            self.stats.message_out()
 
     # --- receiving ------------------------------------------------------------------------
     async def receive(self, text_data=None, bytes_data=None):
@@ -222,24 +272,31 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         object_id = self._object_id(content, topic.id_field)
         group = topic.group(object_id)
         self._check_capacity(group)
-        # Join first, then read the snapshot: an event sent in between arrives after the
-        # snapshot rather than being lost. Until the join is authorized it is not forwarded.
-        await self.channel_layer.group_add(group, self.channel_name)
+        # Subscribe first, then read the snapshot: an event sent in between is held and sent
+        # after the snapshot rather than lost; if the join is refused it is dropped.
+        rejoin = group in self.joined
+        if not rejoin:
+            self.pending[group] = []
+            await self.hub.add(group, self)
         try:
             snapshot = await database_sync_to_async(topic.snapshot)(self.actor, object_id)
         except Exception as exc:
-            if group not in self.joined:
-                await self.channel_layer.group_discard(group, self.channel_name)
+            if not rejoin:
+                del self.pending[group]
+                await self.hub.discard(group, self)
             if isinstance(exc, DomainError):
                 raise
             logger.exception("snapshot for %s %s failed", topic.name, object_id)
             raise DomainError(
                 "The server could not load it; try again.", code="server_error"
             ) from exc
-        if group not in self.joined:
+        await self.send_event(f"{topic.name}.snapshot", snapshot, ref)
+        if not rejoin:
+            held = self.pending.pop(group)
             self.joined.add(group)
             self.stats.joined(group)
-        await self.send_event(f"{topic.name}.snapshot", snapshot, ref)
+            for message in held:
+                self.deliver(message)
 
     async def leave_topic(self, topic: topics.Topic, content: dict, ref) -> None:
         object_id = self._object_id(content, topic.id_field)
@@ -249,7 +306,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
     async def _leave(self, group: str) -> None:
         if group in self.joined:
             self.joined.discard(group)
-            await self.channel_layer.group_discard(group, self.channel_name)
+            await self.hub.discard(group, self)
             self.stats.left(group)
 
     # --- rooms ----------------------------------------------------------------------------
@@ -271,7 +328,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self._check_capacity(group)
         await _require_member(self.actor, workspace_id)
         if group not in self.joined:
-            await self.channel_layer.group_add(group, self.channel_name)
+            await self.hub.add(group, self)
             self.joined.add(group)
             self.stats.joined(group)
         await self.send_event("room.joined", {"room": room, "workspace_id": workspace_id}, ref)

@@ -106,7 +106,7 @@ CACHES = {
 }
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": env("CHANNEL_LAYER_BACKEND", default="channels_redis.core.RedisChannelLayer"),
         "CONFIG": {
             # channels-redis blocks 5 s in BZPOPMIN; redis-py 8 times reads out after 5 s by
             # default, which kills every idle consumer. Give reads a longer timeout.

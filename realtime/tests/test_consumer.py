@@ -341,6 +341,7 @@ async def test_message_rate_is_limited_then_a_flooding_client_is_closed(user, se
         "code": CLOSE_FLOODING,
         "reason": "message rate exceeded",
     }
+    await client.send_input({"type": "websocket.disconnect", "code": CLOSE_FLOODING})
     await client.wait()
 
 
