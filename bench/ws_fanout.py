@@ -28,7 +28,9 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR = BASE_DIR / "var" / "bench"
 ROOM = "bench"
-SERVER_ARGS = os.environ.get("BENCH_UVICORN_ARGS", "").split()
+# As the Procfile runs it: per-message compression off (small JSON events gain little from it,
+# and it costs a zlib call per connection per event). BENCH_UVICORN_ARGS replaces these.
+SERVER_ARGS = os.environ.get("BENCH_UVICORN_ARGS", "--ws-per-message-deflate false").split()
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -197,6 +199,7 @@ async def run(args, env: dict[str, str], token: str, workspace_id: int) -> dict:
         "clients": args.clients,
         "events": args.events,
         "interval_s": args.interval,
+        "uvicorn_args": " ".join(SERVER_ARGS),
         "channel_layer": env.get("CHANNEL_LAYER_BACKEND", "channels_redis.core.RedisChannelLayer"),
         "connect_total_s": round(connect_seconds, 3),
         "connect_ms_p50": round(statistics.median(connect_ms), 1),

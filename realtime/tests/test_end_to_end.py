@@ -134,8 +134,10 @@ def test_two_web_processes_share_rooms_and_count_each_other(
         def both_counted(base):
             stats = get_stats(base, user)
             total = stats["total"]
-            wanted = {"processes": 2, "connections": 2, "users": 2, "rooms": 1}
-            if all(total[k] == v for k, v in wanted.items()) and total["room_members"] == 2:
+            wanted = {"processes": 2, "connections": 2, "users": 2, "rooms": 1, "room_members": 2}
+            # Message counts are written with the next heartbeat.
+            heard = total["messages_in"] >= 3 and total["messages_out"] >= 6
+            if heard and all(total[k] == v for k, v in wanted.items()):
                 return stats
             return None
 
@@ -145,8 +147,6 @@ def test_two_web_processes_share_rooms_and_count_each_other(
             assert stats["rooms"] == [
                 {"name": groups.room_group(workspace.pk, "lobby"), "members": 2}
             ]
-            assert stats["total"]["messages_in"] >= 3  # two joins and a broadcast
-            assert stats["total"]["messages_out"] >= 6
 
         # Process B dies without a word: it stops being counted once its keys expire.
         process_b.send_signal(signal.SIGKILL)
