@@ -352,3 +352,39 @@ async def test_broadcast_events_are_json(user):
     raw = await client.receive_from()
     assert json.loads(raw)["data"]["data"] == [1]
     await client.disconnect()
+
+
+# --- joins racing with events -------------------------------------------------------------------
+@pytest.fixture
+def probe_topic():
+    """A topic whose snapshot publishes to its own group while it is read: an event that
+    happens between subscribing and reading the state. Odd ids are refused."""
+    from config.errors import NotFound
+    from realtime import topics
+
+    def snapshot(actor, object_id):
+        events.publish("probe.changed", {"probe_id": object_id}, groups=[f"probe.{object_id}"])
+        if object_id % 2:
+            raise NotFound()
+        return {"probe_id": object_id}
+
+    topics.register_topic("probe", group=lambda pk: f"probe.{pk}", snapshot=snapshot)
+    yield
+    topics.unregister_topic("probe")
+
+
+async def test_an_event_during_the_snapshot_comes_after_it(user, probe_topic):
+    client = await connected(user)
+    snapshot = await request(client, {"type": "join_probe", "probe_id": 2})
+    assert snapshot["type"] == "probe.snapshot"
+    changed = await client.receive_json_from()
+    assert changed["type"] == "probe.changed" and changed["data"] == {"probe_id": 2}
+    await client.disconnect()
+
+
+async def test_an_event_during_a_refused_join_is_never_sent(user, probe_topic):
+    client = await connected(user)
+    error = await request(client, {"type": "join_probe", "probe_id": 3})
+    assert error["data"]["code"] == "not_found"
+    assert await client.receive_nothing(timeout=0.2)
+    await client.disconnect()
