@@ -23,6 +23,7 @@ run: migrate
 	@bin/ensure-redis
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py bootstrap_demo --port $(PORT)
+	$(BIN)/python manage.py load_examples
 	PATH="$(BIN):$$PATH" $(BIN)/honcho start --procfile Procfile --port $(PORT)
 
 test: install

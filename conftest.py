@@ -95,3 +95,12 @@ def celery_worker(transactional_db):
         shutdown_timeout=10,
     ) as worker:
         yield worker
+
+
+@pytest.fixture(autouse=True)
+def _ai_cache_namespace(settings):
+    """Each test gets its own AI response-cache and AI rate-limit namespace in the shared Redis:
+    ids repeat between tests (rolled back), and a cached reply must not leak from one to another."""
+    import uuid
+
+    settings.AI_CACHE_PREFIX = f"ai-test-{uuid.uuid4().hex[:12]}"

@@ -142,6 +142,8 @@ class MemberViewSet(
         return get_object_or_404(workspaces_for(actor), pk=self.kwargs["workspace_pk"])
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no URL kwargs
+            return Membership.objects.none()
         return Membership.objects.filter(workspace=self.workspace()).select_related(
             "user", "workspace"
         )

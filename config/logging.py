@@ -46,6 +46,8 @@ def logging_config(*, log_format: str, level: str) -> dict:
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
+            # Replace Django's own console handler, so its lines are structured too.
+            "django": {"handlers": ["console"], "level": level, "propagate": False},
             "django.db.backends": {"level": "WARNING"},
             "LiteLLM": {"level": "WARNING"},
             "httpx": {"level": "WARNING"},

@@ -14,6 +14,8 @@ api_v3 = [
     path("health", health.HealthView.as_view(), name="health"),
     path("", include("accounts.urls")),
     path("", include("realtime.urls")),
+    path("", include("ai.urls")),
+    path("", include("workflows.urls")),
     path("", include(router.urls)),
 ]
 
@@ -22,6 +24,8 @@ urlpatterns = [
     path("api/v3/", include(api_v3)),
     path("admin/", admin.site.urls),
     path("realtime/", realtime_page, name="realtime-page"),
+    # Session log-in for the browsable API (the "Log in" link on /api/v3/).
+    path("api-auth/", include("rest_framework.urls")),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),

@@ -52,7 +52,12 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return Response(
             error_body("rate_limited", "Too many requests; slow down and retry later."),
             status=status.HTTP_429_TOO_MANY_REQUESTS,
-            headers={"Retry-After": str(RATE_LIMIT_RETRY_AFTER_SECONDS)},
+            # A subclass may know when its window ends (ai.api.GenerationRateLimited does).
+            headers={
+                "Retry-After": str(
+                    getattr(exc, "retry_after", None) or RATE_LIMIT_RETRY_AFTER_SECONDS
+                )
+            },
         )
     if isinstance(exc, RequestDataTooBig):
         return Response(

@@ -1,10 +1,23 @@
 """The one DRF router under /api/v3/: every app's SimpleRouter registry, so the browsable API
 root lists them all."""
 
-from rest_framework.routers import DefaultRouter
+from rest_framework import permissions, routers
 
 from accounts.urls import router as accounts_router
+from ai.urls import router as ai_router
+from workflows.urls import router as workflows_router
 
-router = DefaultRouter()
-for app_router in (accounts_router,):
+
+class ApiRootView(routers.APIRootView):
+    """Docchain API v3. Log in (top right) to browse; every list needs authentication."""
+
+    permission_classes = [permissions.AllowAny]
+
+
+class ProjectRouter(routers.DefaultRouter):
+    APIRootView = ApiRootView
+
+
+router = ProjectRouter()
+for app_router in (accounts_router, ai_router, workflows_router):
     router.registry.extend(app_router.registry)

@@ -3,6 +3,8 @@ workspace live here once, so an app's viewset is a queryset, a serializer and a 
 
 from functools import cached_property
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import permissions, serializers, viewsets
 
 from accounts.models import Role, Workspace
@@ -62,6 +64,7 @@ class DefaultWorkspace:
         return reachable.filter(is_personal=True).first() or reachable.first()
 
 
+@extend_schema_field(OpenApiTypes.INT)  # typed even in plain (non-model) serializers
 class WorkspaceField(serializers.PrimaryKeyRelatedField):
     """A workspace id limited to the caller's workspaces: another workspace's id reads as
     'does not exist', never as 'forbidden'."""

@@ -53,10 +53,13 @@ THIRD_PARTY_APPS = [
 LOCAL_APPS = [
     "accounts",
     "realtime",
+    "ai",
+    "workflows",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 MIDDLEWARE = [
+    "config.api.request_logging.RequestLogMiddleware",
     "config.api.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -179,6 +182,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `status`; name each choice set after its class.
+    "ENUM_NAME_OVERRIDES": {
+        "WorkflowStatusEnum": "workflows.models.WorkflowStatus",
+        "RunStatusEnum": "workflows.models.RunStatus",
+        "StepStatusEnum": "workflows.models.StepStatus",
+    },
 }
 
 # Request bodies above this size are refused with 413 before any view reads them.
@@ -190,6 +199,30 @@ RATELIMIT_USE_CACHE = "default"
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 LOGIN_RATE = env("LOGIN_RATE", default="20/m")
 REGISTER_RATE = env("REGISTER_RATE", default="10/m")
+
+# --- AI gateway (ai/) ----------------------------------------------------------------------
+# Provider keys come from the environment; a provider without its key is "not configured".
+OPENAI_API_KEY = env("OPENAI_API_KEY", default="")
+ANTHROPIC_API_KEY = env("ANTHROPIC_API_KEY", default="")
+GEMINI_API_KEY = env("GEMINI_API_KEY", default="")
+# Any OpenAI-compatible server (Ollama, vLLM, llama.cpp): models are "local/<name>".
+LOCAL_LLM_BASE_URL = env("LOCAL_LLM_BASE_URL", default="")
+LOCAL_LLM_API_KEY = env("LOCAL_LLM_API_KEY", default="")
+LOCAL_LLM_MODELS = env.list("LOCAL_LLM_MODELS", default=[])  # names to list in /ai/models
+# The default model: AI_DEFAULT_MODEL if its provider is configured, else offline/writer.
+AI_DEFAULT_MODEL = env("AI_DEFAULT_MODEL", default="")
+OFFLINE_LLM_LATENCY_MS = env.int("OFFLINE_LLM_LATENCY_MS", default=0)
+# The offline model normally runs in-process without litellm's per-call overhead (~2 ms);
+# True sends it through litellm.completion like every other provider.
+AI_OFFLINE_VIA_LITELLM = env.bool("AI_OFFLINE_VIA_LITELLM", default=False)
+AI_CACHE_TTL = env.int("AI_CACHE_TTL", default=3600)  # seconds; 0 turns the cache off
+AI_CACHE_PREFIX = env("AI_CACHE_PREFIX", default="ai")  # namespace of cache + rate-limit keys
+AI_REQUEST_TIMEOUT = env.float("AI_REQUEST_TIMEOUT", default=60.0)
+AI_MAX_PROMPT_CHARS = env.int("AI_MAX_PROMPT_CHARS", default=100_000)
+AI_MAX_OUTPUT_TOKENS = env.int("AI_MAX_OUTPUT_TOKENS", default=16_384)
+AI_MAX_ANALYZE_CHARS = env.int("AI_MAX_ANALYZE_CHARS", default=100_000)
+AI_GENERATE_RATE_USER = env("AI_GENERATE_RATE_USER", default="60/m")
+AI_GENERATE_RATE_WORKSPACE = env("AI_GENERATE_RATE_WORKSPACE", default="300/m")
 
 # --- Celery -------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)

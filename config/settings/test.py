@@ -31,3 +31,10 @@ LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "W
 # A file, not memory, for SQLite: a real worker (thread or process) must see the same data.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}  # noqa: F405
+
+# --- AI gateway: never a real provider from tests, whatever the developer's environment has.
+OPENAI_API_KEY = ANTHROPIC_API_KEY = GEMINI_API_KEY = ""
+LOCAL_LLM_BASE_URL = LOCAL_LLM_API_KEY = ""
+AI_DEFAULT_MODEL = ""
+OFFLINE_LLM_LATENCY_MS = 0
+AI_CACHE_TTL = 300

@@ -52,3 +52,15 @@ def test_unsupported_media_type_is_415(alice_api):
 
 def test_bad_page_is_404(alice_api):
     assert_error(alice_api.get("/api/v3/workspaces/?page=99"), 404, "not_found")
+
+
+def test_every_response_carries_a_request_id(api):
+    response = api.get("/health", HTTP_X_REQUEST_ID="abc123")
+    assert response["X-Request-ID"] == "abc123"
+    assert len(api.get("/health")["X-Request-ID"]) == 32
+
+
+def test_api_root_is_browsable_without_credentials(api):
+    response = api.get("/api/v3/", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    assert "/api-auth/login/" in response.content.decode()

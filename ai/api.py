@@ -1,0 +1,204 @@
+"""AI endpoints: generate (JSON or server-sent events), analyze, models, usage and its summary."""
+
+import json
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
+from django.http import StreamingHttpResponse
+from django_ratelimit.core import get_usage
+from django_ratelimit.exceptions import Ratelimited
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, renderers
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Role
+from accounts.scoping import Actor, require_role
+from ai import analysis, errors, providers, selectors, services
+from ai.filters import UsageRecordFilter
+from ai.models import UsageRecord
+from ai.serializers import (
+    AnalysisResultSerializer,
+    AnalyzeSerializer,
+    GenerateResultSerializer,
+    GenerateSerializer,
+    ModelsSerializer,
+    UsageRecordSerializer,
+)
+from config.api.exceptions import error_body
+from config.api.viewsets import WorkspaceScopedMixin, WorkspaceScopedViewSet
+
+
+class EventStreamRenderer(renderers.BaseRenderer):
+    """Lets `Accept: text/event-stream` through content negotiation; an error answered before
+    the stream starts is rendered as one `error` event."""
+
+    media_type = "text/event-stream"
+    format = "sse"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return sse("error", data).encode()
+
+
+def sse(event: str, data) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+class GenerationRateLimited(Ratelimited):
+    def __init__(self, retry_after: int):
+        super().__init__()
+        self.retry_after = max(1, retry_after)
+
+
+def check_generation_rate(request, actor: Actor, workspace) -> None:
+    """Per user and per workspace, counted in the shared cache (django-ratelimit)."""
+    prefix = settings.AI_CACHE_PREFIX
+    limits = (
+        (f"{prefix}.generate.user", f"user:{actor.user.pk}", settings.AI_GENERATE_RATE_USER),
+        (f"{prefix}.generate.ws", f"ws:{workspace.pk}", settings.AI_GENERATE_RATE_WORKSPACE),
+    )
+    for group, value, rate in limits:
+        usage = get_usage(
+            request, group=group, key=lambda g, r, v=value: v, rate=rate, increment=True
+        )
+        if usage is not None and usage["should_limit"]:
+            raise GenerationRateLimited(usage["time_left"])
+
+
+def result_body(result) -> dict:
+    body = {
+        "content": result.content,
+        "model": result.model,
+        "provider": result.provider,
+        "usage": result.as_usage(),
+        "cost": result.cost,
+        "cached": result.cached,
+        "latency_ms": round(result.latency_ms, 3),
+        "finish_reason": result.finish_reason,
+        "usage_id": result.usage_id,
+    }
+    if result.data is not None:
+        body["data"] = result.data
+    return body
+
+
+class GenerateView(APIView):
+    """Generate text with a model (the offline model unless another is configured and asked
+    for). `stream: true` answers with server-sent events: `start`, many `delta` ({text}), then
+    `done` (the same body as the JSON answer) or `error` (the error shape)."""
+
+    renderer_classes = [
+        renderers.JSONRenderer,
+        renderers.BrowsableAPIRenderer,
+        EventStreamRenderer,
+    ]
+
+    @extend_schema(request=GenerateSerializer, responses={200: GenerateResultSerializer})
+    def post(self, request):
+        serializer = GenerateSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        params = dict(serializer.validated_data)
+        workspace = params.pop("workspace")
+        streaming = params.pop("stream")
+        actor = Actor.from_request(request)
+        # Generation spends money: editors and above only.
+        require_role(actor, workspace, Role.EDITOR)
+        check_generation_rate(request, actor, workspace)
+        call = {"workspace": workspace, "user": request.user, **params}
+        if not streaming:
+            return Response(result_body(services.complete(**call)))
+        stream = services.stream(**call)  # errors before the first piece are plain 4xx/5xx
+        events = _events(stream)
+        if isinstance(request._request, ASGIRequest):
+            # Django buffers a sync iterator whole under ASGI; hand it an async one.
+            events = _async_events(events)
+        response = StreamingHttpResponse(events, content_type="text/event-stream")
+        response["Cache-Control"] = "no-cache"
+        response["X-Accel-Buffering"] = "no"  # no proxy buffering of the events
+        return response
+
+
+def _events(stream):
+    yield sse("start", {"model": stream.model, "provider": stream.provider})
+    try:
+        for piece in stream:
+            yield sse("delta", {"text": piece})
+    except errors.AIError as exc:
+        yield sse("error", error_body(exc.code, exc.message, exc.details))
+        return
+    yield sse("done", result_body(stream.result))
+
+
+async def _async_events(events):
+    # thread_sensitive: the provider stream and the usage write stay on Django's sync thread.
+    pull = sync_to_async(next, thread_sensitive=True)
+    done = object()
+    try:
+        while (event := await pull(events, done)) is not done:
+            yield event
+    finally:
+        await sync_to_async(events.close, thread_sensitive=True)()
+
+
+class AnalyzeView(APIView):
+    """Sentiment, keywords, an extractive summary and readability, with no model; with
+    `use_model: true` the summary and keywords come from the workspace's default model."""
+
+    @extend_schema(request=AnalyzeSerializer, responses={200: AnalysisResultSerializer})
+    def post(self, request):
+        serializer = AnalyzeSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        workspace = data["workspace"]
+        actor = Actor.from_request(request)
+        if data["use_model"]:
+            require_role(actor, workspace, Role.EDITOR)
+            check_generation_rate(request, actor, workspace)
+        else:
+            require_role(actor, workspace, Role.VIEWER)
+        result = analysis.analyze_text(
+            data["text"], use_model=data["use_model"], workspace=workspace, user=request.user
+        )
+        return Response(result)
+
+
+class ModelsView(APIView):
+    """Providers (configured or not) and the models that can be asked for; offline always."""
+
+    @extend_schema(responses={200: ModelsSerializer})
+    def get(self, request):
+        return Response(
+            {
+                "default_model": providers.default_model(),
+                "providers": providers.providers(),
+                "models": providers.available_models(),
+            }
+        )
+
+
+class UsageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceScopedViewSet):
+    """Model calls in the caller's workspaces, newest first. Filters: model, provider, cached,
+    outcome, error_code, workspace, user, since/until (date-times), date_from/date_to (dates)."""
+
+    queryset = UsageRecord.objects.all()
+    serializer_class = UsageRecordSerializer
+    filterset_class = UsageRecordFilter
+    ordering_fields = ["created_at", "total_tokens", "cost", "latency_ms"]
+    ordering = ["-created_at", "-id"]
+
+
+class UsageSummaryView(WorkspaceScopedMixin, GenericAPIView):
+    """Totals, by model and by day, over the same filters as the usage list."""
+
+    queryset = UsageRecord.objects.all()
+    filterset_class = UsageRecordFilter
+    serializer_class = UsageRecordSerializer  # for the schema's filter parameters
+    pagination_class = None
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        return Response(selectors.usage_summary(self.filter_queryset(self.get_queryset())))

@@ -1,0 +1,63 @@
+"""Reads of AI usage, scoped to what the caller may see; totals computed in the database."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, TruncDate
+
+from accounts.scoping import Actor, scope_to_workspaces
+from ai.models import Outcome, UsageRecord
+
+
+def usage_for(actor: Actor) -> QuerySet[UsageRecord]:
+    return scope_to_workspaces(UsageRecord.objects.all(), actor)
+
+
+def usage_totals(*, workspace_id: int, since: datetime | None) -> dict:
+    """{"tokens", "cost", "calls"} for one workspace since a moment (None: all time)."""
+    rows = UsageRecord.objects.filter(workspace_id=workspace_id)
+    if since is not None:
+        rows = rows.filter(created_at__gte=since)
+    totals = rows.aggregate(
+        tokens=Coalesce(Sum("total_tokens"), 0),
+        cost=Coalesce(Sum("cost"), Decimal(0)),
+        calls=Count("id"),
+    )
+    return {
+        "tokens": int(totals["tokens"]),
+        "cost": float(totals["cost"]),
+        "calls": totals["calls"],
+    }
+
+
+_AGGREGATES = {
+    "calls": Count("id"),
+    "cached_calls": Count("id", filter=Q(cached=True)),
+    "failed_calls": Count("id", filter=Q(outcome=Outcome.ERROR)),
+    "prompt_tokens": Coalesce(Sum("prompt_tokens"), 0),
+    "completion_tokens": Coalesce(Sum("completion_tokens"), 0),
+    "total_tokens": Coalesce(Sum("total_tokens"), 0),
+    "cost": Coalesce(Sum("cost"), Decimal(0)),
+}
+
+
+def _clean(row: dict) -> dict:
+    return {k: float(v) if isinstance(v, Decimal) else v for k, v in row.items()}
+
+
+def usage_summary(rows: QuerySet[UsageRecord]) -> dict:
+    """Totals, by model and by day (UTC) for an already-scoped and filtered queryset."""
+    rows = rows.order_by()
+    by_model = rows.values("model", "provider").annotate(**_AGGREGATES).order_by("model")
+    by_day = (
+        rows.annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(**_AGGREGATES)
+        .order_by("day")
+    )
+    return {
+        "totals": _clean(rows.aggregate(**_AGGREGATES)),
+        "by_model": [_clean(r) for r in by_model],
+        "by_day": [{**_clean(r), "day": r["day"].isoformat()} for r in by_day],
+    }

@@ -1,0 +1,107 @@
+"""Latency of the AI gateway: an offline call and a cache hit through ai.services.complete.
+
+Prints ONE JSON line. Runs on a throwaway database (PostgreSQL `bench_ai_<name>` when
+DATABASE_URL is set, else var/bench-ai.sqlite3), dropped at the end, and its own Redis key
+namespace; writes nothing outside var/.
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/docchain python bench/ai.py [--n 300]
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+
+
+def percentiles(samples: list[float]) -> dict:
+    cuts = statistics.quantiles(samples, n=100, method="inclusive")
+    return {"p50": round(cuts[49], 3), "p95": round(cuts[94], 3)}
+
+
+def timed(call, n: int) -> list[float]:
+    out = []
+    for i in range(n):
+        started = time.perf_counter()
+        call(i)
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=300)
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+
+    vendor = connection.vendor
+    test = connection.settings_dict.setdefault("TEST", {})
+    if vendor == "sqlite":
+        test["NAME"] = str(Path(settings.VAR_DIR) / "bench-ai.sqlite3")
+        Path(settings.VAR_DIR).mkdir(exist_ok=True)
+    else:
+        test["NAME"] = f"bench_ai_{connection.settings_dict['NAME']}"
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    settings.AI_CACHE_PREFIX = f"bench-ai-{uuid.uuid4().hex[:8]}"
+    settings.OFFLINE_LLM_LATENCY_MS = 0
+    try:
+        from accounts import services as accounts
+        from ai import services
+
+        user = accounts.register_user(
+            username="bench", password="Bench-password-42", email="bench@example.com"
+        )
+        workspace = accounts.personal_workspace(user)
+
+        def call(prompt: str, **kw):
+            return services.complete(workspace=workspace, user=user, prompt=prompt, **kw)
+
+        started = time.perf_counter()
+        call("warm up: loads litellm and the tokenizer", use_cache=False)
+        first_call_s = time.perf_counter() - started
+        for i in range(20):
+            call(f"warm {i}", use_cache=False)
+
+        prompt = "Write a short report on {topic} for the operations team, with next steps."
+        offline = timed(lambda i: call(prompt.format(topic=f"topic {i}"), use_cache=False), args.n)
+        miss = timed(lambda i: call(prompt.format(topic=f"subject {i}")), args.n)
+        call(prompt.format(topic="the cache"))
+        hit = timed(lambda i: call(prompt.format(topic="the cache")), args.n)
+        assert call(prompt.format(topic="the cache")).cached
+
+        settings.AI_OFFLINE_VIA_LITELLM = True
+        call("warm via litellm", use_cache=False)
+        via = timed(lambda i: call(prompt.format(topic=f"litellm {i}"), use_cache=False), args.n)
+        settings.AI_OFFLINE_VIA_LITELLM = False
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=False)
+
+    print(
+        json.dumps(
+            {
+                "bench": "ai",
+                "database": vendor,
+                "n": args.n,
+                "offline_call_ms": percentiles(offline),
+                "offline_call_cache_miss_ms": percentiles(miss),
+                "cache_hit_ms": percentiles(hit),
+                "offline_via_litellm_ms": percentiles(via),
+                "first_call_s": round(first_call_s, 2),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+"""django-filter filtersets: workflows by status, documents by workflow, run and step, and a
+`q` search on both (documents: PostgreSQL full-text search, ranked)."""
+
+import django_filters
+
+from workflows.models import Document, Workflow, WorkflowStatus
+from workflows.selectors import search_documents, search_workflows
+
+
+class WorkflowFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=WorkflowStatus.choices)
+    q = django_filters.CharFilter(method="search", max_length=200, label="Search")
+
+    class Meta:
+        model = Workflow
+        fields = ["workspace", "status"]
+
+    def search(self, queryset, name, value):
+        return search_workflows(queryset, value)
+
+
+class DocumentFilter(django_filters.FilterSet):
+    workflow = django_filters.NumberFilter(field_name="run__workflow_id")
+    run = django_filters.NumberFilter(field_name="run_id")
+    step = django_filters.CharFilter(field_name="step_key", max_length=64)
+    q = django_filters.CharFilter(method="search", max_length=200, label="Full-text search")
+
+    class Meta:
+        model = Document
+        fields = ["workspace", "workflow", "run", "step"]
+
+    def search(self, queryset, name, value):
+        return search_documents(queryset, value)

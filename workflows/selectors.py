@@ -1,0 +1,267 @@
+"""Reads of workflows, runs, step runs and documents, already scoped to what the caller may
+see (accounts.scoping): anything outside the caller's workspaces is simply not there."""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import Avg, Count, Max, Prefetch, Q, QuerySet, Sum
+
+from accounts.scoping import Actor, scope_to_workspaces
+from config.errors import NotFound
+from workflows.models import (
+    Document,
+    Run,
+    RunStatus,
+    Schedule,
+    StepRun,
+    StepStatus,
+    Workflow,
+    WorkflowVersion,
+)
+
+# Lineage walks at most this many documents each way; the answer says when it stopped.
+LINEAGE_LIMIT = 1000
+# Percentiles are computed in Python over the most recent finished runs (portable across
+# SQLite and PostgreSQL, which Django's ORM gives no percentile aggregate for).
+PERCENTILE_SAMPLE = 10_000
+SLOWEST_STEPS = 5
+
+
+# --- Workflows ------------------------------------------------------------------------------
+
+
+def workflows_for(actor: Actor) -> QuerySet[Workflow]:
+    # Explicit order: Meta.ordering does not apply to a GROUP BY query.
+    return (
+        scope_to_workspaces(Workflow.objects.all(), actor)
+        .annotate(step_count=Count("steps"))
+        .order_by("-updated_at", "-id")
+    )
+
+
+def get_workflow(actor: Actor, pk) -> Workflow:
+    workflow = scope_to_workspaces(Workflow.objects.all(), actor).filter(pk=pk).first()
+    if workflow is None:
+        raise NotFound("No such workflow.")
+    return workflow
+
+
+def search_workflows(queryset: QuerySet[Workflow], q: str) -> QuerySet[Workflow]:
+    for term in q.split():
+        queryset = queryset.filter(Q(name__icontains=term) | Q(description__icontains=term))
+    return queryset
+
+
+def versions_of(workflow: Workflow) -> QuerySet[WorkflowVersion]:
+    return workflow.versions.select_related("created_by").order_by("-version")
+
+
+def schedules_of(workflow: Workflow) -> QuerySet[Schedule]:
+    return workflow.schedules.select_related("periodic_task").order_by("id")
+
+
+# --- Runs and step runs ---------------------------------------------------------------------
+
+
+def runs_for(actor: Actor) -> QuerySet[Run]:
+    return scope_to_workspaces(Run.objects.all(), actor)
+
+
+def get_run(actor: Actor, pk) -> Run:
+    run = runs_for(actor).filter(pk=pk).first()
+    if run is None:
+        raise NotFound("No such run.")
+    return run
+
+
+def step_runs_for(actor: Actor) -> QuerySet[StepRun]:
+    return scope_to_workspaces(StepRun.objects.all(), actor, field="run__workspace")
+
+
+# --- Documents ------------------------------------------------------------------------------
+
+
+def documents_for(actor: Actor) -> QuerySet[Document]:
+    """Documents with their parents' ids prefetched (one query for a whole page)."""
+    return scope_to_workspaces(Document.objects.all(), actor).prefetch_related(
+        Prefetch("parents", queryset=Document.objects.only("id").order_by("id"))
+    )
+
+
+def get_document(actor: Actor, pk) -> Document:
+    document = documents_for(actor).filter(pk=pk).first()
+    if document is None:
+        raise NotFound("No such document.")
+    return document
+
+
+def children_ids(document: Document) -> list[int]:
+    through = Document.parents.through
+    ids = through.objects.filter(
+        to_document_id=document.pk, from_document__workspace_id=document.workspace_id
+    ).values_list("from_document_id", flat=True)
+    return sorted(ids)
+
+
+def search_documents(queryset: QuerySet[Document], q: str) -> QuerySet[Document]:
+    """Full-text search, best match first: PostgreSQL's ranked search (title weighs more than
+    content, web-search syntax: "quoted phrases", -excluded, or), else every word in the
+    title or the content."""
+    q = q.strip()
+    if not q:
+        return queryset
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+
+        vector = SearchVector("title", weight="A", config="english") + SearchVector(
+            "content", weight="B", config="english"
+        )
+        query = SearchQuery(q, search_type="websearch", config="english")
+        return (
+            queryset.annotate(search=vector, rank=SearchRank(vector, query))
+            .filter(search=query)
+            .order_by("-rank", "-created_at", "-id")
+        )
+    for term in q.split():
+        queryset = queryset.filter(Q(title__icontains=term) | Q(content__icontains=term))
+    return queryset
+
+
+@dataclass
+class Lineage:
+    document: Document
+    ancestors: list[Document] = field(default_factory=list)  # nearest first
+    descendants: list[Document] = field(default_factory=list)  # nearest first
+    depth: dict[int, int] = field(default_factory=dict)  # id -> distance from `document`
+    edges: list[tuple[int, int]] = field(default_factory=list)  # (child, parent)
+    truncated: bool = False
+
+
+def _walk(start: int, *, upstream: bool, limit: int) -> tuple[dict[int, int], bool]:
+    """Breadth-first over the parents table, one query per level: {id: depth}."""
+    through = Document.parents.through
+    near, far = (
+        ("from_document_id", "to_document_id")
+        if upstream
+        else ("to_document_id", "from_document_id")
+    )
+    depth: dict[int, int] = {}
+    frontier = {start}
+    level = 0
+    while frontier:
+        level += 1
+        found = set(through.objects.filter(**{f"{near}__in": frontier}).values_list(far, flat=True))
+        frontier = found - depth.keys() - {start}
+        for doc_id in sorted(frontier):
+            if len(depth) >= limit:
+                return depth, True
+            depth[doc_id] = level
+    return depth, False
+
+
+def lineage(actor: Actor, document: Document, *, limit: int = LINEAGE_LIMIT) -> Lineage:
+    """The document's whole upstream chain and all its descendants, with the edges between
+    them. Iterative (no recursion, no recursive SQL), bounded by `limit` each way."""
+    up, up_cut = _walk(document.pk, upstream=True, limit=limit)
+    down, down_cut = _walk(document.pk, upstream=False, limit=limit)
+    related = {**up, **down}
+    visible = {
+        doc.pk: doc
+        for doc in scope_to_workspaces(Document.objects.all(), actor)
+        .filter(pk__in=related)
+        .prefetch_related(Prefetch("parents", queryset=Document.objects.only("id")))
+    }
+
+    def ordered(ids: dict[int, int]) -> list[Document]:
+        return [visible[i] for i in sorted(ids, key=lambda i: (ids[i], i)) if i in visible]
+
+    nodes = set(visible) | {document.pk}
+    through = Document.parents.through
+    edges = sorted(
+        through.objects.filter(from_document_id__in=nodes, to_document_id__in=nodes).values_list(
+            "from_document_id", "to_document_id"
+        )
+    )
+    return Lineage(
+        document=document,
+        ancestors=ordered(up),
+        descendants=ordered(down),
+        depth={i: d for i, d in related.items() if i in visible},
+        edges=edges,
+        truncated=up_cut or down_cut,
+    )
+
+
+# --- Analytics ------------------------------------------------------------------------------
+
+
+def _percentile(sorted_values: list[float], fraction: float) -> float | None:
+    """Linear interpolation between closest ranks (like PostgreSQL's percentile_cont)."""
+    if not sorted_values:
+        return None
+    position = (len(sorted_values) - 1) * fraction
+    low = int(position)
+    high = min(low + 1, len(sorted_values) - 1)
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
+
+
+def workflow_analytics(workflow: Workflow, *, since=None) -> dict:
+    """Runs by status, success rate, duration p50/p95, tokens and cost, slowest steps."""
+    runs = Run.objects.filter(workflow=workflow)
+    if since is not None:
+        runs = runs.filter(created_at__gte=since)
+    by_status = dict(runs.values_list("status").annotate(n=Count("id")).order_by())
+    totals = runs.aggregate(
+        tokens_in=Sum("tokens_in"), tokens_out=Sum("tokens_out"), cost=Sum("cost")
+    )
+    succeeded = by_status.get(RunStatus.SUCCEEDED, 0)
+    finished = succeeded + by_status.get(RunStatus.FAILED, 0)
+    timed = (
+        runs.filter(started_at__isnull=False, finished_at__isnull=False)
+        .order_by("-finished_at")
+        .values_list("started_at", "finished_at")[:PERCENTILE_SAMPLE]
+    )
+    durations = sorted((end - start).total_seconds() for start, end in timed)
+    slowest = (
+        StepRun.objects.filter(run__in=runs, status=StepStatus.SUCCEEDED, latency_ms__isnull=False)
+        .values("key")
+        .annotate(
+            runs=Count("id"),
+            avg_latency_ms=Avg("latency_ms"),
+            max_latency_ms=Max("latency_ms"),
+            tokens=Sum("tokens_in") + Sum("tokens_out"),
+            cost=Sum("cost"),
+        )
+        .order_by("-avg_latency_ms", "key")[:SLOWEST_STEPS]
+    )
+    tokens_in = totals["tokens_in"] or 0
+    tokens_out = totals["tokens_out"] or 0
+    return {
+        "workflow": workflow.pk,
+        "runs": {
+            "total": sum(by_status.values()),
+            "by_status": {status: by_status.get(status, 0) for status in RunStatus.values},
+        },
+        # Of the runs that finished succeeded or failed (cancelled runs are not counted).
+        "success_rate": round(succeeded / finished, 4) if finished else None,
+        "duration_seconds": {
+            "p50": _percentile(durations, 0.50),
+            "p95": _percentile(durations, 0.95),
+            "mean": sum(durations) / len(durations) if durations else None,
+            "sample": len(durations),
+        },
+        "tokens": {"in": tokens_in, "out": tokens_out, "total": tokens_in + tokens_out},
+        "cost": str(totals["cost"] or Decimal(0)),
+        "slowest_steps": [
+            {
+                "key": row["key"],
+                "runs": row["runs"],
+                "avg_latency_ms": round(row["avg_latency_ms"], 3),
+                "max_latency_ms": row["max_latency_ms"],
+                "tokens": row["tokens"] or 0,
+                "cost": str(row["cost"] or Decimal(0)),
+            }
+            for row in slowest
+        ],
+    }

@@ -1,0 +1,314 @@
+"""API shapes of workflows, steps, versions, documents, schedules and budgets.
+
+Write serializers only check the envelope (types of top-level fields); the definition itself
+is validated whole by `workflows.definition.parse_definition` in the authoring service, so
+every problem is reported naming the step, whether it came through the API, an import or
+the CLI.
+"""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from config.api.viewsets import WorkspaceField
+from workflows.authoring import current_definition
+from workflows.budgets import month_to_date
+from workflows.models import (
+    Budget,
+    Document,
+    Priority,
+    Schedule,
+    Step,
+    Workflow,
+    WorkflowStatus,
+    WorkflowVersion,
+)
+from workflows.selectors import children_ids
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class WorkspaceIdField(WorkspaceField):
+    """A workspace id (the caller's personal workspace by default), typed for the schema."""
+
+
+# --- Workflows and steps --------------------------------------------------------------------
+
+
+class StepSerializer(serializers.ModelSerializer):
+    """A step as stored, in the definition's vocabulary (retry, timeout)."""
+
+    retry = serializers.SerializerMethodField()
+    timeout = serializers.IntegerField(source="timeout_seconds")
+
+    class Meta:
+        model = Step
+        fields = [
+            "key",
+            "name",
+            "kind",
+            "position",
+            "depends_on",
+            "prompt",
+            "when",
+            "model",
+            "parameters",
+            "response_schema",
+            "retry",
+            "timeout",
+        ]
+        read_only_fields = fields
+
+    def get_retry(self, step: Step) -> dict:
+        return {
+            "max_attempts": step.retry_max_attempts,
+            "backoff_seconds": step.retry_backoff_seconds,
+        }
+
+
+class StepWriteSerializer(serializers.Serializer):
+    """A step in the definition format. Its fields are checked by the definition parser; this
+    only takes `position` (0-based, where to insert; the end by default) off the top."""
+
+    position = serializers.IntegerField(required=False, min_value=0, allow_null=True)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise serializers.ValidationError(
+                {"non_field_errors": ["A step is an object with 'key' and 'kind'."]}
+            )
+        values = super().to_internal_value({"position": data.get("position")})
+        step = {name: value for name, value in data.items() if name != "position"}
+        return {"position": values.get("position"), "step": step}
+
+
+class ReorderSerializer(serializers.Serializer):
+    keys = serializers.ListField(child=serializers.CharField(max_length=64), allow_empty=False)
+
+
+class WorkflowSerializer(serializers.ModelSerializer):
+    step_count = serializers.SerializerMethodField()
+    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
+
+    class Meta:
+        model = Workflow
+        fields = [
+            "id",
+            "workspace",
+            "name",
+            "description",
+            "status",
+            "default_model",
+            "default_parameters",
+            "inputs",
+            "version",
+            "step_count",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_step_count(self, workflow: Workflow) -> int:
+        count = getattr(workflow, "step_count", None)
+        return count if count is not None else workflow.steps.count()
+
+
+class WorkflowDetailSerializer(WorkflowSerializer):
+    steps = StepSerializer(many=True, read_only=True)
+
+    class Meta(WorkflowSerializer.Meta):
+        fields = [*WorkflowSerializer.Meta.fields, "steps"]
+        read_only_fields = fields
+
+
+class WorkflowWriteSerializer(serializers.Serializer):
+    """Create (the whole definition) or update (any of these fields) a workflow."""
+
+    workspace = WorkspaceIdField(required=False)
+    status = serializers.ChoiceField(choices=WorkflowStatus.choices, required=False)
+    name = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(allow_blank=True, required=False)
+    default_model = serializers.CharField(max_length=200, allow_blank=True, required=False)
+    default_parameters = serializers.JSONField(required=False)
+    inputs = serializers.JSONField(required=False)
+    steps = serializers.JSONField(required=False)
+
+    def definition(self) -> dict:
+        """The definition-format dict of what was given (create)."""
+        data = self.validated_data
+        definition = {"name": data.get("name"), "steps": data.get("steps")}
+        for api_name, def_name in (
+            ("description", "description"),
+            ("default_model", "default_model"),
+            ("default_parameters", "parameters"),
+            ("inputs", "inputs"),
+        ):
+            if api_name in data:
+                definition[def_name] = data[api_name]
+        return definition
+
+    def changes(self) -> dict:
+        return {k: v for k, v in self.validated_data.items() if k != "workspace"}
+
+    def to_representation(self, workflow: Workflow) -> dict:
+        # What the browsable API pre-fills its edit form with: the current definition.
+        definition = current_definition(workflow)
+        return {
+            "workspace": workflow.workspace_id,
+            "status": workflow.status,
+            "name": definition["name"],
+            "description": definition.get("description", ""),
+            "default_model": definition.get("default_model", ""),
+            "default_parameters": definition.get("parameters", {}),
+            "inputs": definition.get("inputs", []),
+            "steps": definition["steps"],
+        }
+
+
+class VersionSerializer(serializers.ModelSerializer):
+    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
+
+    class Meta:
+        model = WorkflowVersion
+        fields = ["version", "created_by", "created_at"]
+        read_only_fields = fields
+
+
+class VersionDetailSerializer(VersionSerializer):
+    class Meta(VersionSerializer.Meta):
+        fields = [*VersionSerializer.Meta.fields, "definition"]
+        read_only_fields = fields
+
+
+class AnalyticsQuerySerializer(serializers.Serializer):
+    days = serializers.IntegerField(
+        min_value=1, max_value=3660, required=False, help_text="Only runs of the last N days."
+    )
+
+
+class ImportSerializer(serializers.Serializer):
+    workspace = WorkspaceIdField(required=False)
+    definition = serializers.JSONField(help_text="The definition (an object, or YAML text).")
+    status = serializers.ChoiceField(choices=WorkflowStatus.choices, required=False)
+
+
+# --- Documents ------------------------------------------------------------------------------
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    workflow = serializers.IntegerField(source="run.workflow_id", read_only=True)
+    parents = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Document
+        fields = [
+            "id",
+            "workflow",
+            "run",
+            "step_key",
+            "title",
+            "content",
+            "word_count",
+            "analysis",
+            "data",
+            "parents",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_parents(self, document: Document) -> list[int]:
+        return sorted(parent.pk for parent in document.parents.all())
+
+
+class DocumentDetailSerializer(DocumentSerializer):
+    children = serializers.SerializerMethodField()
+
+    class Meta(DocumentSerializer.Meta):
+        fields = [*DocumentSerializer.Meta.fields, "children"]
+        read_only_fields = fields
+
+    def get_children(self, document: Document) -> list[int]:
+        return children_ids(document)
+
+
+class LineageNodeSerializer(serializers.ModelSerializer):
+    """A document in a lineage: no content, its distance and its parents."""
+
+    depth = serializers.SerializerMethodField()
+    parents = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Document
+        fields = ["id", "run", "step_key", "title", "word_count", "depth", "parents", "created_at"]
+        read_only_fields = fields
+
+    def get_depth(self, document: Document) -> int:
+        return self.context["depth"].get(document.pk, 0)
+
+    def get_parents(self, document: Document) -> list[int]:
+        return sorted(parent.pk for parent in document.parents.all())
+
+
+# --- Schedules and budgets ------------------------------------------------------------------
+
+
+class ScheduleSerializer(serializers.ModelSerializer):
+    periodic_task = serializers.CharField(source="periodic_task.name", read_only=True, default=None)
+    last_run_at = serializers.DateTimeField(
+        source="periodic_task.last_run_at", read_only=True, default=None
+    )
+
+    class Meta:
+        model = Schedule
+        fields = [
+            "id",
+            "workflow",
+            "name",
+            "cron",
+            "timezone",
+            "inputs",
+            "priority",
+            "enabled",
+            "periodic_task",
+            "last_run_at",
+            "created_at",
+        ]
+        read_only_fields = ["id", "workflow", "periodic_task", "last_run_at", "created_at"]
+
+
+class ScheduleWriteSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    cron = serializers.CharField(max_length=100)
+    timezone = serializers.CharField(max_length=64, default="UTC")
+    inputs = serializers.JSONField(default=dict)
+    priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.NORMAL)
+    enabled = serializers.BooleanField(default=True)
+
+
+class BudgetSerializer(serializers.ModelSerializer):
+    workspace = serializers.IntegerField(source="workspace_id", read_only=True)
+    monthly_cost_limit = serializers.DecimalField(
+        max_digits=12, decimal_places=6, min_value=0, allow_null=True, required=False
+    )
+    monthly_token_limit = serializers.IntegerField(min_value=0, allow_null=True, required=False)
+    month_to_date = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Budget
+        fields = [
+            "workspace",
+            "monthly_cost_limit",
+            "monthly_token_limit",
+            "month_to_date",
+            "updated_at",
+        ]
+        read_only_fields = ["workspace", "month_to_date", "updated_at"]
+
+    def get_month_to_date(self, budget: Budget) -> dict:
+        usage = month_to_date(budget.workspace)
+        return {
+            "since": usage["since"].isoformat(),
+            "cost": str(usage["cost"]),
+            "tokens": usage["tokens"],
+            "source": usage["source"],
+        }
