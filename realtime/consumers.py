@@ -27,7 +27,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from accounts.models import Role
-from accounts.scoping import Actor, role_in
+from accounts.scoping import Actor, memberships_for, role_in
 from config.errors import DomainError, NotFound
 from realtime import auth, errors, events, fanout, groups, topics
 from realtime.limits import TokenBucket
@@ -44,8 +44,6 @@ SEEN_EVENTS = 512
 
 @database_sync_to_async
 def _default_workspace_id(actor: Actor) -> int | None:
-    from accounts.scoping import memberships_for
-
     if actor.api_key is not None:
         return actor.api_key.workspace_id
     memberships = memberships_for(actor)

@@ -11,6 +11,12 @@ On a join the consumer calls `snapshot(actor, 12)` (sync code, run through
 `config.errors.NotFound` when the actor may not see it (use `accounts.scoping`), or another
 `DomainError` (e.g. `InsufficientRole`). The client then receives `workflow.snapshot` with that
 data, and every event published to `group(12)` until it leaves.
+
+The /realtime/ page draws runs and steps from what it receives, and expects (extra keys are
+fine): a snapshot with `runs: [{id, status, steps: [{key, status}]}]` (a run snapshot may be
+`{run: {...}}` or the run itself); `run.<status>` events with `{run_id, workflow_id?, status?}`
+and `step.<status>` events with `{run_id, step_key, workflow_id?, status?, error?}` (a missing
+`status` is taken from the event type).
 """
 
 import re

@@ -102,10 +102,13 @@ def test_the_view_adds_up_processes_and_names_only_the_callers_rooms(
     }
     assert body["rooms"] == [{"name": f"room.{workspace.pk}.lobby", "members": 2}]
     assert len(body["processes"]) == 2
+    assert not {"host", "pid"} & set(body["processes"][0])  # staff only
 
     user.is_staff = True
     user.save()
-    names = [room["name"] for room in api.get("/api/v3/ws/stats").json()["rooms"]]
+    body = api.get("/api/v3/ws/stats").json()
+    assert {"host", "pid"} <= set(body["processes"][0])
+    names = [room["name"] for room in body["rooms"]]
     assert names == sorted(
         [f"room.{workspace.pk}.lobby", f"room.{other_workspace.pk}.lobby", "workflow.5"]
     )
