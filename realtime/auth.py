@@ -9,6 +9,7 @@ A credential that is given but invalid is refused; it never falls back to the se
 Nothing in the URL but the credential is trusted (`user_id=` is ignored).
 """
 
+from dataclasses import dataclass
 from urllib.parse import parse_qs, urlparse
 
 from channels.db import database_sync_to_async
@@ -24,6 +25,12 @@ from accounts.scoping import Actor
 
 class Refused(Exception):
     """The handshake carries a credential that is missing, expired or invalid."""
+
+
+@dataclass(frozen=True)
+class Credential:
+    actor: Actor
+    expires_at: float | None = None  # a JWT's `exp`: the connection ends with the token
 
 
 def _query(scope) -> dict[str, str]:
@@ -43,21 +50,21 @@ def client_ip(scope) -> str | None:
     return client[0] if client else None
 
 
-def _jwt_actor(raw: str) -> Actor:
+def _jwt_actor(raw: str) -> Credential:
     try:
         token = AccessToken(raw)
         user = JWTAuthentication().get_user(token)
     except (TokenError, AuthenticationFailed) as exc:
         raise Refused(str(exc)) from exc
-    return Actor(user=user)
+    return Credential(Actor(user=user), expires_at=float(token["exp"]))
 
 
-def _api_key_actor(raw: str, ip: str | None) -> Actor:
+def _api_key_actor(raw: str, ip: str | None) -> Credential:
     try:
         api_key = authenticate_api_key(raw, ip=ip)
     except AuthenticationFailed as exc:
         raise Refused(str(exc)) from exc
-    return Actor(user=api_key.created_by, api_key=api_key)
+    return Credential(Actor(user=api_key.created_by, api_key=api_key))
 
 
 def same_origin(scope) -> bool:
@@ -71,8 +78,8 @@ def same_origin(scope) -> bool:
     return origin in settings.CSRF_TRUSTED_ORIGINS
 
 
-def authenticate_sync(scope) -> Actor:
-    """Return the Actor for the handshake in `scope`, or raise Refused."""
+def authenticate_sync(scope) -> Credential:
+    """Return who the handshake in `scope` authenticates, or raise Refused."""
     query = _query(scope)
     authorization = _header(scope, b"authorization")
     if authorization:
@@ -91,7 +98,7 @@ def authenticate_sync(scope) -> Actor:
         return _api_key_actor(query["api_key"], client_ip(scope))
     user = scope.get("user")
     if user is not None and user.is_authenticated and user.is_active and same_origin(scope):
-        return Actor(user=user)
+        return Credential(Actor(user=user))
     raise Refused("no credential")
 
 

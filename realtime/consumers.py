@@ -20,6 +20,7 @@ import asyncio
 import json
 import logging
 import re
+import time
 from collections import OrderedDict, deque
 
 from channels.db import database_sync_to_async
@@ -76,15 +77,18 @@ def _serialized(event: dict) -> str:
 
 class RealtimeConsumer(AsyncWebsocketConsumer):
     actor: Actor | None = None
+    opened = False  # accepted and counted: disconnect() has something to undo
+    expiry: asyncio.TimerHandle | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
     async def connect(self):
         try:
-            self.actor = await auth.authenticate(self.scope)
+            credential = await auth.authenticate(self.scope)
         except auth.Refused as exc:
             logger.info("websocket refused: %s", exc, extra={"ip": auth.client_ip(self.scope)})
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        self.actor = credential.actor
         self.user_id = self.actor.user.pk
         self.default_workspace_id = await _default_workspace_id(self.actor)
         self.joined: set[str] = set()  # groups this connection asked for (topics, rooms)
@@ -108,6 +112,13 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(self.own_group, self.channel_name)
         await self.accept()
         self.stats.connection_opened(self.user_id)
+        self.opened = True
+        if credential.expires_at is not None:
+            # A connection lasts no longer than its token: the client reconnects with a new one.
+            delay = max(0.0, credential.expires_at - time.time())
+            self.expiry = asyncio.get_running_loop().call_later(
+                delay, lambda: asyncio.ensure_future(self._token_expired())
+            )
         await self.send_event(
             "connection.ready",
             {
@@ -125,14 +136,25 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             },
         )
 
+    async def _token_expired(self) -> None:
+        await self.send_error(
+            DomainError(
+                "The access token has expired; reconnect with a new one.", code="token_expired"
+            )
+        )
+        await self.close(code=CLOSE_UNAUTHENTICATED, reason="token expired")
+
     def _connection_label(self) -> str:
         # The brief's clients send `connection_id`: a label for their logs, never an identity.
         query = auth._query(self.scope)
         return query.get("connection_id", "")[:64] or self.channel_name[-12:]
 
     async def disconnect(self, code):
-        if self.actor is None:
+        if not self.opened:
             return
+        self.opened = False
+        if self.expiry is not None:
+            self.expiry.cancel()
         if self.writer is not None:
             self.writer.cancel()
         self.outbox.clear()

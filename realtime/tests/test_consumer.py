@@ -48,6 +48,18 @@ async def test_token_of_an_inactive_user_is_refused(user):
     assert await refused(f"token={token}") == CLOSE_UNAUTHENTICATED
 
 
+async def test_the_connection_ends_when_its_token_expires(user):
+    token = AccessToken.for_user(user)
+    token.set_exp(lifetime=timedelta(seconds=1))
+    client = await connected(query=f"token={token}")
+    error = await client.receive_json_from(timeout=10)
+    assert error["type"] == "error" and error["data"]["code"] == "token_expired"
+    closed = await client.receive_output(timeout=5)
+    assert closed["type"] == "websocket.close" and closed["code"] == CLOSE_UNAUTHENTICATED
+    await client.send_input({"type": "websocket.disconnect", "code": CLOSE_UNAUTHENTICATED})
+    await client.wait()
+
+
 async def test_a_bad_credential_does_not_fall_back_to_anything(user):
     assert await refused(headers=[(b"authorization", b"Basic YWxpY2U6eA==")]) == 4401
     assert await refused(headers=[(b"authorization", b"Bearer")]) == 4401
