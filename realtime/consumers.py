@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FLOODING = 4429
+CLOSE_TOO_SLOW = 4408  # the client does not read its events fast enough
 ROOM_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # An event published to two groups a connection is in (a run and its workflow) is sent once.
 SEEN_EVENTS = 512
@@ -99,6 +100,8 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.writer: asyncio.Task | None = None
         self.hub = fanout.hub()
         self.max_message_bytes = settings.REALTIME_MAX_MESSAGE_BYTES
+        self.max_queued = settings.REALTIME_MAX_QUEUED_EVENTS
+        self.closing = False
         self.bucket = TokenBucket(
             rate=settings.REALTIME_RATE_PER_SECOND, capacity=settings.REALTIME_RATE_BURST
         )
@@ -188,6 +191,8 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
     def deliver(self, message: dict) -> None:
         """A `realtime.event` for this connection (from the hub, or from its own user group):
         queue it to be sent as is, once, if the connection is (still) in that group."""
+        if self.closing:
+            return
         group = message.get("group")
         if group in self.pending:
             self.pending[group].append(message)
@@ -201,6 +206,16 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.seen[event_id] = None
         if len(self.seen) > SEEN_EVENTS:
             self.seen.popitem(last=False)
+        if len(self.outbox) >= self.max_queued:
+            # A client that stops reading would hold events in memory without end. Drop it; it
+            # reconnects and catches up from snapshots.
+            self.outbox.clear()
+            if not self.closing:
+                self.closing = True
+                asyncio.get_running_loop().create_task(
+                    self.close(code=CLOSE_TOO_SLOW, reason="not reading events")
+                )
+            return
         self.outbox.append(_serialized(event))
         if self.writer is None or self.writer.done():
             self.writer = asyncio.get_running_loop().create_task(self._write())

@@ -257,6 +257,8 @@ REALTIME_RATE_PER_SECOND = env.float("REALTIME_RATE_PER_SECOND", default=20.0)
 REALTIME_RATE_BURST = env.int("REALTIME_RATE_BURST", default=40)
 REALTIME_FLOOD_TOLERANCE = env.int("REALTIME_FLOOD_TOLERANCE", default=20)
 REALTIME_MAX_SUBSCRIPTIONS = env.int("REALTIME_MAX_SUBSCRIPTIONS", default=50)
+# Events waiting to be written to one slow client; beyond this it is closed with 4408.
+REALTIME_MAX_QUEUED_EVENTS = env.int("REALTIME_MAX_QUEUED_EVENTS", default=1000)
 # Connection statistics in Redis: each web process rewrites its keys every heartbeat; they
 # expire after the TTL, so a dead process stops being counted.
 REALTIME_STATS_PREFIX = env("REALTIME_STATS_PREFIX", default="docchain:ws-stats")
