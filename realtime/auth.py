@@ -67,6 +67,12 @@ def _api_key_actor(raw: str, ip: str | None) -> Credential:
     return Credential(Actor(user=api_key.created_by, api_key=api_key))
 
 
+def has_credential(scope) -> bool:
+    """Whether the handshake brings a token or key (then the session is never consulted)."""
+    query = _query(scope)
+    return _header(scope, b"authorization") is not None or "token" in query or "api_key" in query
+
+
 def same_origin(scope) -> bool:
     origin = _header(scope, b"origin")
     host = _header(scope, b"host")

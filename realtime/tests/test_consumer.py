@@ -129,6 +129,9 @@ async def test_session_is_accepted_only_from_a_same_origin_page(user):
     await client.disconnect()
     assert await refused(headers=base) == CLOSE_UNAUTHENTICATED  # no Origin
     assert await refused(headers=[*base, (b"origin", b"https://evil.example")]) == 4401
+    # A bad token next to a good session is still a bad token.
+    same = [*base, (b"origin", b"http://testserver")]
+    assert await refused("token=forged", headers=same) == CLOSE_UNAUTHENTICATED
 
 
 # --- messages -----------------------------------------------------------------------------------
