@@ -3,6 +3,7 @@
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlparse
 
 import environ
 
@@ -107,6 +108,7 @@ CACHES = {
         "TIMEOUT": 300,
     }
 }
+_REDIS_DB = (urlparse(REDIS_URL).path.lstrip("/") or "0").split("?")[0]
 CHANNEL_LAYERS = {
     "default": {
         # Pub/sub: one Redis PUBLISH per event, delivered to every subscribed process at once
@@ -119,7 +121,9 @@ CHANNEL_LAYERS = {
             # The core layer blocks 5 s in BZPOPMIN; redis-py 8 times reads out after 5 s by
             # default, which kills every idle consumer. Give reads a longer timeout.
             "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
-            "prefix": env("CHANNEL_PREFIX", default="docchain"),
+            # Redis pub/sub ignores the database number: two deployments (or test runs) on one
+            # Redis server with different REDIS_URL databases would hear each other's events.
+            "prefix": env("CHANNEL_PREFIX", default=f"docchain-db{_REDIS_DB}"),
         },
     }
 }
