@@ -8,8 +8,10 @@ def test_credentials_in_handshake_paths_are_redacted(caplog):
     with caplog.at_level(logging.INFO, logger="uvicorn.error"):
         logging.getLogger("uvicorn.error").info('%s - "WebSocket %s" [accepted]', "1.2.3.4", path)
     (record,) = caplog.records
-    assert "eyJhbGciOi" not in record.getMessage()
-    assert "token=[redacted]&user_id=1" in record.getMessage()
+    message = record.getMessage()
+    # (litellm, once imported, masks "token=..." its own way; either way it is gone.)
+    assert "eyJhbGciOi" not in message
+    assert "connection_id=c1&" in message and "&user_id=1" in message
 
 
 def test_redact_leaves_other_parameters_alone():
