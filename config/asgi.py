@@ -9,14 +9,15 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from realtime.routing import websocket_application  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(websocket_application),
+        # No blanket Origin check: token and API-key clients (scripts, other sites) send any
+        # Origin or none. realtime.auth accepts a session cookie only from a same-origin page.
+        "websocket": websocket_application,
     }
 )
 __all__ = ("application", "URLRouter")

@@ -8,10 +8,12 @@ from drf_spectacular.views import (
 
 from config import health
 from config.api.router import router
+from realtime.views import realtime_page
 
 api_v3 = [
     path("health", health.HealthView.as_view(), name="health"),
     path("", include("accounts.urls")),
+    path("", include("realtime.urls")),
     path("", include("ai.urls")),
     path("", include("workflows.urls")),
     path("", include("tasks.urls")),
@@ -22,6 +24,7 @@ urlpatterns = [
     path("health", health.alive, name="alive"),
     path("api/v3/", include(api_v3)),
     path("admin/", admin.site.urls),
+    path("realtime/", realtime_page, name="realtime-page"),
     # Session log-in for the browsable API (the "Log in" link on /api/v3/).
     path("api-auth/", include("rest_framework.urls")),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="schema"),

@@ -1,7 +1,9 @@
 """Publishing events: the only way any app sends something to WebSocket clients.
 
 An event is `{"type", "id", "ts", "data"}`. It travels through the channel layer to groups
-(see `realtime.groups`) as a message of type `realtime.event`, which consumers forward as is.
+(see `realtime.groups`) as a message of type `realtime.event`, which consumers forward as is;
+the message also names the group it was sent to, so a consumer that has just left that group
+drops it.
 Works from a web process, a Celery worker, a management command or a test. Delivery is
 at-most-once: clients that reconnect get a snapshot from the database instead.
 """
@@ -46,7 +48,9 @@ async def apublish(event_type: str, data: dict[str, Any], *, groups: Iterable[st
     if layer is None:
         return event
     for group in dict.fromkeys(groups):  # unique, in order
-        await layer.group_send(group, {"type": CHANNEL_MESSAGE_TYPE, "event": event})
+        await layer.group_send(
+            group, {"type": CHANNEL_MESSAGE_TYPE, "event": event, "group": group}
+        )
     return event
 
 

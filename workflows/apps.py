@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class WorkflowsConfig(AppConfig):
     name = "workflows"
     verbose_name = "Workflows, runs and documents"
+
+    def ready(self) -> None:
+        from workflows import realtime_topics
+
+        # join_workflow / join_run over the WebSocket (realtime knows no domain app).
+        realtime_topics.register()

@@ -7,7 +7,7 @@ import os
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/1")
 
 from .base import *  # noqa: E402, F403
-from .base import CACHES, env  # noqa: E402
+from .base import CACHES, CHANNEL_LAYERS, env  # noqa: E402
 
 DEBUG = False
 SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdef"
@@ -19,8 +19,12 @@ STORAGES = {
 }
 # Each test run gets its own cache namespace on the shared Redis (tests clear it between tests).
 CACHES["default"]["KEY_PREFIX"] = env("CACHE_KEY_PREFIX", default="docchain-test")
-# Unit tests use the in-memory layer; end-to-end tests override with the Redis one.
-CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# Unit tests use the in-memory layer; end-to-end tests override with the Redis one, and give
+# the servers and workers they start CHANNEL_LAYER=redis.
+REDIS_CHANNEL_LAYERS = CHANNEL_LAYERS  # what end-to-end tests switch this process to
+if env("CHANNEL_LAYER", default="memory") != "redis":
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+REALTIME_STATS_PREFIX = env("REALTIME_STATS_PREFIX", default="docchain-test:ws-stats")
 LOG_FORMAT = "console"
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
 

@@ -47,6 +47,7 @@ def step_payload(run: Run, step_run: StepRun) -> dict:
         "workflow_id": run.workflow_id,
         "step_run_id": step_run.pk,
         "step": step_run.key,
+        "step_key": step_run.key,  # the name realtime's /realtime/ page reads
         "kind": step_run.kind,
         "status": step_run.status,
         "attempts": step_run.attempts,
@@ -67,6 +68,7 @@ def document_payload(run: Run, document: Document) -> dict:
         "workflow_id": run.workflow_id,
         "document_id": document.pk,
         "step": document.step_key,
+        "step_key": document.step_key,
         "title": document.title,
         "word_count": document.word_count,
     }

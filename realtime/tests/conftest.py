@@ -1,0 +1,47 @@
+import json
+
+import pytest
+from channels.testing import WebsocketCommunicator
+from rest_framework_simplejwt.tokens import AccessToken
+
+from realtime import topics
+from realtime.routing import websocket_application
+from realtime.tests import workspace_topic
+
+WS_PATH = "/api/v3/ws/ws"
+
+
+@pytest.fixture
+def workspace_topic_registered():
+    workspace_topic.register()
+    yield
+    topics.unregister_topic("workspace")
+
+
+def token_for(user) -> str:
+    return str(AccessToken.for_user(user))
+
+
+def communicator(query: str = "", headers=None) -> WebsocketCommunicator:
+    path = f"{WS_PATH}?{query}" if query else WS_PATH
+    return WebsocketCommunicator(websocket_application, path, headers=headers or [])
+
+
+async def connected(user=None, *, query: str = "", headers=None) -> WebsocketCommunicator:
+    """A connection authenticated as `user` by JWT, past its `connection.ready` event."""
+    if user is not None and not query and not headers:
+        query = f"token={token_for(user)}"
+    client = communicator(query, headers)
+    ok, code = await client.connect()
+    assert ok, code
+    ready = await client.receive_json_from()
+    assert ready["type"] == "connection.ready"
+    return client
+
+
+async def request(client: WebsocketCommunicator, message: dict | str) -> dict:
+    """Send one message and return the next event."""
+    if isinstance(message, dict):
+        message = json.dumps(message)
+    await client.send_to(text_data=message)
+    return await client.receive_json_from(timeout=5)

@@ -1,0 +1,62 @@
+"""Real ASGI servers for the end-to-end tests: uvicorn child processes on free ports, on the test
+database, with the Redis channel layer."""
+
+import contextlib
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+from django.conf import settings
+
+from config.testing import BASE_DIR, child_env, free_port, wait_until
+
+APP = "realtime.tests.asgi:application"  # the project's app plus the tests' "workspace" topic
+
+
+def _alive(base: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{base}/health", timeout=1) as response:  # noqa: S310
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def asgi_server(*, log_path: Path, **env: str):
+    """Yield (host:port, process) of a running uvicorn; stop it afterwards."""
+    port = free_port()
+    base = f"127.0.0.1:{port}"
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(  # noqa: S603 - our own argv
+            [
+                sys.executable, "-m", "uvicorn", APP,
+                "--host", "127.0.0.1", "--port", str(port),
+                "--lifespan", "off", "--log-level", "warning",
+            ],
+            cwd=BASE_DIR,
+            env=child_env(CHANNEL_LAYER="redis", **env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        wait_until(
+            lambda: process.poll() is not None or _alive(base),
+            timeout=60,
+            message=f"uvicorn on {base}",
+        )
+        assert process.poll() is None, log_path.read_text()
+        yield base, process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def redis_channel_layers() -> dict:
+    return settings.REDIS_CHANNEL_LAYERS

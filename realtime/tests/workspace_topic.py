@@ -1,0 +1,25 @@
+"""A real topic for the tests: a workspace and its members, on `workspace.<id>`.
+
+The workflows app registers "workflow" and "run" the same way; the realtime tests cannot wait
+for it, and must not depend on a domain app.
+"""
+
+from accounts.models import Membership, Role, Workspace
+from accounts.scoping import Actor, require_role
+from realtime import groups, topics
+
+
+def workspace_snapshot(actor: Actor, workspace_id: int) -> dict:
+    require_role(actor, workspace_id, Role.VIEWER)  # NotFound for non-members
+    workspace = Workspace.objects.get(pk=workspace_id)
+    members = Membership.objects.filter(workspace=workspace).select_related("user")
+    return {
+        "workspace": {"id": workspace.pk, "name": workspace.name},
+        "members": [
+            {"user_id": m.user_id, "username": m.user.username, "role": m.role} for m in members
+        ],
+    }
+
+
+def register() -> None:
+    topics.register_topic("workspace", group=groups.workspace_group, snapshot=workspace_snapshot)
