@@ -11,13 +11,17 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from accounts.models import Role
-from accounts.scoping import Actor
 from config.testing import start_worker_process, wait_until
 from realtime import events, groups
 from realtime.tasks import publish_test_event
 from realtime.tests.conftest import token_for
-from realtime.tests.servers import asgi_server, redis_channel_layers
-from workflows import authoring
+from realtime.tests.servers import (
+    LIVE_STEPS,
+    asgi_server,
+    live_workflow,
+    redis_channel_layers,
+    start_run_over_http,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -108,41 +112,6 @@ def test_an_event_published_by_a_celery_worker_reaches_the_client(
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=30)
-
-
-# Offline steps (the test settings have no provider key), so a run needs nothing from outside.
-LIVE_WORKFLOW = {
-    "name": "Live",
-    "inputs": [{"name": "topic", "type": "string"}],
-    "steps": [
-        {"key": "draft", "kind": "generate", "prompt": "Write about {{ inputs.topic }}"},
-        {"key": "tidy", "kind": "transform", "prompt": "# Tidy\n{{ steps.draft.output }}"},
-        {"key": "pitch", "kind": "generate", "prompt": "Pitch: {{ steps.tidy.output }}"},
-    ],
-}
-LIVE_STEPS = {"draft", "tidy", "pitch"}
-
-
-def live_workflow(user, workspace):
-    return authoring.create_workflow(
-        actor=Actor(user), workspace=workspace, definition=LIVE_WORKFLOW
-    )
-
-
-def start_run_over_http(base: str, user, workflow_id: int, inputs: dict) -> dict:
-    """POST /api/v3/workflows/{id}/runs/ on the live server, with a JWT; the run's body."""
-    request = urllib.request.Request(  # noqa: S310 - our own local server
-        f"http://{base}/api/v3/workflows/{workflow_id}/runs/",
-        data=json.dumps({"inputs": inputs}).encode(),
-        headers={
-            "Authorization": f"Bearer {token_for(user)}",
-            "Content-Type": "application/json",
-        },
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-        assert response.status == 201
-        return json.loads(response.read())
 
 
 def test_a_run_started_over_http_streams_its_steps_to_a_joined_client(
