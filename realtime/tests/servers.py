@@ -1,7 +1,8 @@
 """Real ASGI servers for the end-to-end tests: uvicorn child processes on free ports, on the test
-database, with the Redis channel layer."""
+database, with the Redis channel layer; and a workflow to run live against them."""
 
 import contextlib
+import json
 import signal
 import subprocess
 import sys
@@ -10,7 +11,10 @@ from pathlib import Path
 
 from django.conf import settings
 
+from accounts.scoping import Actor
 from config.testing import BASE_DIR, child_env, free_port, wait_until
+from realtime.tests.conftest import token_for
+from workflows import authoring
 
 APP = "realtime.tests.asgi:application"  # the project's app plus the tests' "workspace" topic
 
@@ -60,3 +64,38 @@ def asgi_server(*, log_path: Path, **env: str):
 
 def redis_channel_layers() -> dict:
     return settings.REDIS_CHANNEL_LAYERS
+
+
+# Offline steps (the test settings have no provider key), so a run needs nothing from outside.
+LIVE_WORKFLOW = {
+    "name": "Live",
+    "inputs": [{"name": "topic", "type": "string"}],
+    "steps": [
+        {"key": "draft", "kind": "generate", "prompt": "Write about {{ inputs.topic }}"},
+        {"key": "tidy", "kind": "transform", "prompt": "# Tidy\n{{ steps.draft.output }}"},
+        {"key": "pitch", "kind": "generate", "prompt": "Pitch: {{ steps.tidy.output }}"},
+    ],
+}
+LIVE_STEPS = {"draft", "tidy", "pitch"}
+
+
+def live_workflow(user, workspace):
+    return authoring.create_workflow(
+        actor=Actor(user), workspace=workspace, definition=LIVE_WORKFLOW
+    )
+
+
+def start_run_over_http(base: str, user, workflow_id: int, inputs: dict) -> dict:
+    """POST /api/v3/workflows/{id}/runs/ on the live server, with a JWT; the run's body."""
+    request = urllib.request.Request(  # noqa: S310 - our own local server
+        f"http://{base}/api/v3/workflows/{workflow_id}/runs/",
+        data=json.dumps({"inputs": inputs}).encode(),
+        headers={
+            "Authorization": f"Bearer {token_for(user)}",
+            "Content-Type": "application/json",
+        },
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        assert response.status == 201
+        return json.loads(response.read())

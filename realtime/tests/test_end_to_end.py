@@ -15,7 +15,13 @@ from config.testing import start_worker_process, wait_until
 from realtime import events, groups
 from realtime.tasks import publish_test_event
 from realtime.tests.conftest import token_for
-from realtime.tests.servers import asgi_server, redis_channel_layers
+from realtime.tests.servers import (
+    LIVE_STEPS,
+    asgi_server,
+    live_workflow,
+    redis_channel_layers,
+    start_run_over_http,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -103,6 +109,51 @@ def test_an_event_published_by_a_celery_worker_reaches_the_client(
                 groups=[groups.workspace_group(workspace.pk)],
             )
             assert recv(socket) == sent
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=30)
+
+
+def test_a_run_started_over_http_streams_its_steps_to_a_joined_client(
+    tmp_path, user, workspace, redis_layer
+):
+    workflow = live_workflow(user, workspace)
+    worker = start_worker_process(log_path=tmp_path / "worker.log", CHANNEL_LAYER="redis")
+    try:
+        with asgi_server(log_path=tmp_path / "web.log") as (base, _), ws(base, user) as socket:
+            assert recv(socket)["type"] == "connection.ready"
+            socket.send(json.dumps({"type": "join_workflow", "workflow_id": workflow.pk}))
+            snapshot = recv(socket)
+            assert snapshot["type"] == "workflow.snapshot"
+            assert snapshot["data"]["workflow"]["id"] == workflow.pk
+            assert snapshot["data"]["runs"] == []
+
+            run = start_run_over_http(base, user, workflow.pk, {"topic": uuid.uuid4().hex})
+            heard = []
+            while not heard or heard[-1]["type"] != "run.succeeded":
+                event = recv(socket, timeout=60)  # the first event waits for the worker
+                assert event["type"] not in ("run.failed", "step.failed", "error"), event
+                heard.append(event)
+
+            step_events = [e for e in heard if e["type"].startswith("step.")]
+            assert {e["data"]["run_id"] for e in step_events} == {run["id"]}
+            succeeded = [
+                e["data"]["step_key"] for e in step_events if e["type"] == "step.succeeded"
+            ]
+            assert sorted(succeeded) == sorted(LIVE_STEPS)
+            # A chain: each step is announced as started before it succeeds, in order.
+            started = [e["data"]["step_key"] for e in step_events if e["type"] == "step.started"]
+            assert started == succeeded == ["draft", "tidy", "pitch"]
+            assert heard[-1]["data"]["run_id"] == run["id"]
+            assert heard[-1]["data"]["workflow_id"] == workflow.pk
+
+            # Joining the finished run: a snapshot of it from the database.
+            socket.send(json.dumps({"type": "join_run", "run_id": run["id"]}))
+            snapshot = recv(socket)
+            assert snapshot["type"] == "run.snapshot"
+            assert snapshot["data"]["run"]["status"] == "succeeded"
+            steps = {s["step_key"]: s["status"] for s in snapshot["data"]["run"]["steps"]}
+            assert steps == dict.fromkeys(LIVE_STEPS, "succeeded")
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=30)

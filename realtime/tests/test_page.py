@@ -3,15 +3,23 @@ ASGI server and the Redis channel layer."""
 
 import json
 import shutil
+import signal
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.test import Client
 
-from config.testing import wait_until
+from config.testing import start_worker_process, wait_until
 from realtime import events, groups
 from realtime.tests.conftest import token_for
-from realtime.tests.servers import asgi_server, redis_channel_layers
+from realtime.tests.servers import (
+    LIVE_STEPS,
+    asgi_server,
+    live_workflow,
+    redis_channel_layers,
+    start_run_over_http,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -64,7 +72,8 @@ def test_the_page_needs_a_login(client: Client):
     assert response.url.startswith("/api-auth/login/")
 
 
-def test_the_page_shows_a_published_event_live(browser, server, user, workspace):
+def logged_in_page(browser, server):
+    """The /realtime/ page, logged in as alice, its socket open."""
     page = browser.new_page()
     page.goto(f"http://{server}/realtime/")
     page.fill("#id_username", "alice")
@@ -72,6 +81,11 @@ def test_the_page_shows_a_published_event_live(browser, server, user, workspace)
     page.click("[type=submit]")
     page.wait_for_url(f"http://{server}/realtime/")
     page.wait_for_selector("#status.open")
+    return page
+
+
+def test_the_page_shows_a_published_event_live(browser, server, user, workspace):
+    page = logged_in_page(browser, server)
 
     page.select_option("#topic", "workspace")
     page.fill("#object-id", str(workspace.pk))
@@ -115,3 +129,31 @@ def test_the_briefs_javascript_example_works_with_a_token(browser, server, user)
     # join_workflow answers with a snapshot once the workflows app registers its topic; until
     # then it is an error event, and the connection stays open.
     assert received[2]["type"] in ("workflow.snapshot", "error"), json.dumps(received[2])
+
+
+def test_a_run_started_over_the_api_turns_its_steps_green_on_the_page(
+    browser, server, user, workspace, tmp_path
+):
+    workflow = live_workflow(user, workspace)
+    worker = start_worker_process(log_path=tmp_path / "worker.log", CHANNEL_LAYER="redis")
+    try:
+        page = logged_in_page(browser, server)
+        # Pick the workflow the page lists (from the workflows API, with the session).
+        page.wait_for_selector(f'#workflow-options option[value="{workflow.pk}"]', state="attached")
+        page.select_option("#topic", "workflow")
+        page.fill("#object-id", str(workflow.pk))
+        page.click("#join")
+        page.wait_for_selector('#events li[data-type="workflow.snapshot"]', state="attached")
+        assert page.locator("#runs [data-run-id]").count() == 0  # no run yet
+
+        # The page hears of this run for the first time from its events.
+        run = start_run_over_http(server, user, workflow.pk, {"topic": uuid.uuid4().hex})
+        run_el = f'#runs [data-run-id="{run["id"]}"]'
+        page.wait_for_selector(f"{run_el} .run-status.status-succeeded", timeout=60_000)
+        for key in sorted(LIVE_STEPS):
+            page.wait_for_selector(f'{run_el} [data-step-key="{key}"].status-succeeded')
+        assert page.locator(f"{run_el} [data-step-key]").count() == len(LIVE_STEPS)
+        assert page.text_content("#errors") == ""
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=30)
