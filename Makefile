@@ -27,6 +27,7 @@ run: migrate
 	PATH="$(BIN):$$PATH" $(BIN)/honcho start --procfile Procfile --port $(PORT)
 
 test: install
+	@mkdir -p var
 	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python -m pytest
 
 lint: install
