@@ -1,11 +1,14 @@
-"""WebSocket fan-out: N clients on one web process in one room; another process publishes.
+"""WebSocket fan-out: N clients on one web process watching one workflow; a worker-like
+process publishes its step events.
 
     python bench/ws_fanout.py [--clients 1000] [--events 40] [--interval 0.5]
 
 Starts one uvicorn web process (the project's ASGI app, Redis channel layer), connects the
-clients (JWT), has each join one room, then a separate publisher process sends events through
-`realtime.events.publish` with their send time in the data. Prints ONE JSON line: connect time,
-delivery latency p50/p95/p99/max over every (event, client) pair, and messages lost.
+clients (JWT), has each join one workflow (`join_workflow`, answered by its snapshot), then a
+separate publisher process sends `step.succeeded` events to the workflow's group through
+`realtime.events.publish`, as the engine does, with their send time in the data. Prints ONE
+JSON line: connect time, delivery latency p50/p95/p99/max over every (event, client) pair,
+and messages lost.
 Budget (DESIGN.md): p99 < 250 ms, nothing lost. The clients run in this one Python process, so
 their own work is part of the latency measured; 2 events/s x 1,000 clients is 2,000 deliveries/s.
 Uses DATABASE_URL if set, else a SQLite file
@@ -30,7 +33,6 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR = BASE_DIR / "var" / "bench"
-ROOM = "bench"
 # As the Procfile runs it: per-message compression off (small JSON events gain little from it,
 # and it costs a zlib call per connection per event). BENCH_UVICORN_ARGS replaces these.
 SERVER_ARGS = os.environ.get("BENCH_UVICORN_ARGS", "--ws-per-message-deflate false").split()
@@ -74,7 +76,7 @@ def setup_django(env: dict[str, str]) -> None:
 
 
 def prepare(env: dict[str, str]) -> tuple[str, int]:
-    """Migrate the bench database; return a JWT and the workspace of the bench user."""
+    """Migrate the bench database; return a JWT and a workflow of the bench user."""
     subprocess.run(  # noqa: S603
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
         cwd=BASE_DIR,
@@ -86,13 +88,20 @@ def prepare(env: dict[str, str]) -> tuple[str, int]:
 
     from accounts import services
     from accounts.models import User
+    from accounts.scoping import Actor
+    from workflows import authoring
 
     user = User.objects.filter(username="bench-ws").first() or services.register_user(
         username="bench-ws", password=f"Bench-{uuid.uuid4().hex}", email="bench@example.com"
     )
     token = AccessToken.for_user(user)
     token.set_exp(lifetime=__import__("datetime").timedelta(hours=1))
-    return str(token), services.personal_workspace(user).pk
+    workflow = authoring.create_workflow(
+        actor=Actor(user),
+        workspace=services.personal_workspace(user),
+        definition={"name": "Fan-out", "steps": [{"key": "a", "kind": "transform", "prompt": "x"}]},
+    )
+    return str(token), workflow.pk
 
 
 def start_server(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen, str]:
@@ -155,8 +164,8 @@ class Client(asyncio.Protocol):
             elif event.opcode is Opcode.TEXT:
                 if self.measuring:
                     message = json.loads(event.data)
-                    if message["type"] == "room.message":
-                        payload = message["data"]["data"]
+                    if message["type"] == "step.succeeded":
+                        payload = message["data"]
                         self.received[payload["seq"]] = (now - payload["sent_at"]) * 1000
                 else:
                     self.control.put_nowait(json.loads(event.data))
@@ -180,21 +189,21 @@ class Client(asyncio.Protocol):
             self.transport.close()
 
 
-async def open_client(base: str, url: str, workspace_id: int) -> Client:
+async def open_client(base: str, url: str, workflow_id: int) -> Client:
     host, port = base.split(":")
     started = time.perf_counter()
     loop = asyncio.get_running_loop()
     _, client = await loop.create_connection(lambda: Client(url), host, int(port))
     assert (await client.next_control())["type"] == "connection.ready"
-    client.send({"type": "join_room", "room": ROOM, "workspace_id": workspace_id})
-    while (await client.next_control())["type"] != "room.joined":
+    client.send({"type": "join_workflow", "workflow_id": workflow_id})
+    while (await client.next_control())["type"] != "workflow.snapshot":
         pass
     client.connect_ms = (time.perf_counter() - started) * 1000
     client.measuring = True
     return client
 
 
-async def run(args, env: dict[str, str], token: str, workspace_id: int) -> dict:
+async def run(args, env: dict[str, str], token: str, workflow_id: int) -> dict:
     server, base = start_server(env, VAR / "ws_fanout_server.log")
     try:
         url = f"ws://{base}/api/v3/ws/ws?token={token}"
@@ -202,7 +211,7 @@ async def run(args, env: dict[str, str], token: str, workspace_id: int) -> dict:
 
         async def one() -> Client:
             async with gate:
-                return await asyncio.wait_for(open_client(base, url, workspace_id), 120)
+                return await asyncio.wait_for(open_client(base, url, workflow_id), 120)
 
         started = time.perf_counter()
         clients = await asyncio.gather(*(one() for _ in range(args.clients)))
@@ -213,7 +222,7 @@ async def run(args, env: dict[str, str], token: str, workspace_id: int) -> dict:
         gc.freeze()
         gc.disable()
         publisher = await asyncio.create_subprocess_exec(
-            sys.executable, __file__, "--publish", str(workspace_id), "--events",
+            sys.executable, __file__, "--publish", str(workflow_id), "--events",
             str(args.events), "--interval", str(args.interval), env=env, cwd=BASE_DIR,
         )  # fmt: skip
         await publisher.wait()
@@ -264,20 +273,20 @@ def channel_layer_backend() -> str:
     return settings.CHANNEL_LAYERS["default"]["BACKEND"]
 
 
-def publish(workspace_id: int, events: int, interval: float) -> None:
-    """The publisher process: `realtime.events.publish`, as a worker would."""
+def publish(workflow_id: int, events: int, interval: float) -> None:
+    """The publisher process: `realtime.events.publish` to the workflow's group, as a worker
+    running its steps would."""
     setup_django({})
     from realtime import events as realtime_events
     from realtime import groups
 
-    group = groups.room_group(workspace_id, ROOM)
+    group = groups.workflow_group(workflow_id)
     for seq in range(events):
         realtime_events.publish(
-            "room.message",
-            {"room": ROOM, "workspace_id": workspace_id,
-             "data": {"seq": seq, "sent_at": time.time()}},
+            "step.succeeded",
+            {"workflow_id": workflow_id, "step_key": "a", "seq": seq, "sent_at": time.time()},
             groups=[group],
-        )  # fmt: skip
+        )
         time.sleep(interval)
 
 
@@ -288,7 +297,7 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=0.5, help="seconds between events")
     parser.add_argument("--connect-concurrency", type=int, default=100)
     parser.add_argument("--grace", type=float, default=10.0, help="seconds to wait at the end")
-    parser.add_argument("--publish", type=int, metavar="WORKSPACE_ID", help=argparse.SUPPRESS)
+    parser.add_argument("--publish", type=int, metavar="WORKFLOW_ID", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.publish is not None:
         publish(args.publish, args.events, args.interval)
@@ -297,8 +306,8 @@ def main() -> None:
     env = bench_env(uuid.uuid4().hex[:8])
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
-    token, workspace_id = prepare(env)  # sync ORM work, before the event loop starts
-    print(json.dumps(asyncio.run(run(args, env, token, workspace_id))))
+    token, workflow_id = prepare(env)  # sync ORM work, before the event loop starts
+    print(json.dumps(asyncio.run(run(args, env, token, workflow_id))))
 
 
 if __name__ == "__main__":
