@@ -80,20 +80,9 @@ def celery_worker(transactional_db):
 
     The tests that use it see committed data only, hence transactional_db.
     """
-    from celery.contrib.testing.worker import start_worker
+    from config.testing import in_process_worker
 
-    from config.celery_app import app
-
-    app.loader.import_module("celery.contrib.testing.tasks")  # the ping check's task
-    app.control.purge()  # nothing left over from an earlier run
-    with start_worker(
-        app,
-        pool="threads",
-        concurrency=2,
-        queues=["high", "default", "low"],
-        perform_ping_check=True,
-        shutdown_timeout=10,
-    ) as worker:
+    with in_process_worker(concurrency=2) as worker:
         yield worker
 
 

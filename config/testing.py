@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
@@ -39,6 +41,27 @@ def child_env(**extra: str) -> dict[str, str]:
         **extra,
     }
     return env
+
+
+@contextmanager
+def in_process_worker(*, concurrency: int) -> Iterator:
+    """A real Celery worker in threads of this process, consuming high, default and low; it
+    starts with an empty broker so nothing from an earlier run reaches it."""
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery_app import app
+
+    app.loader.import_module("celery.contrib.testing.tasks")  # the ping check's task
+    app.control.purge()
+    with start_worker(
+        app,
+        pool="threads",
+        concurrency=concurrency,
+        queues=["high", "default", "low"],
+        perform_ping_check=True,
+        shutdown_timeout=10,
+    ) as worker:
+        yield worker
 
 
 def start_worker_process(

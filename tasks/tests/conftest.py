@@ -36,20 +36,9 @@ def task_of(alice_api):
 @pytest.fixture
 def single_worker(transactional_db, fast_retries):
     """A real worker (threads, in this process) with ONE slot, consuming high, default, low."""
-    from celery.contrib.testing.worker import start_worker
+    from config.testing import in_process_worker
 
-    from config.celery_app import app
-
-    app.loader.import_module("celery.contrib.testing.tasks")
-    app.control.purge()
-    with start_worker(
-        app,
-        pool="threads",
-        concurrency=1,
-        queues=["high", "default", "low"],
-        perform_ping_check=True,
-        shutdown_timeout=10,
-    ) as worker:
+    with in_process_worker(concurrency=1) as worker:
         yield worker
 
 
