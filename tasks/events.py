@@ -4,15 +4,10 @@ Types: task.queued, task.scheduled, task.started, task.progress, task.retrying,
 task.succeeded, task.failed, task.timed_out, task.cancelled.
 """
 
-import logging
 from collections.abc import Iterable
-
-from asgiref.sync import async_to_sync
 
 from realtime import events, groups
 from tasks.models import BackgroundTask
-
-logger = logging.getLogger(__name__)
 
 
 def event_data(task: BackgroundTask, **extra) -> dict:
@@ -51,17 +46,7 @@ def publish_on_commit(task: BackgroundTask, event: str, **extra) -> None:
 
 
 def publish_many(tasks: Iterable[BackgroundTask], event: str) -> None:
-    """One event per task, sent from one event-loop hop (a bulk submit sends thousands)."""
-    batch = [(event_data(t), groups_for(t)) for t in tasks]
-    batch = [(data, targets) for data, targets in batch if targets]
-    if not batch:
-        return
-
-    async def send_all():
-        for data, targets in batch:
-            await events.apublish(f"task.{event}", data, groups=targets)
-
-    try:
-        async_to_sync(send_all)()
-    except Exception:
-        logger.warning("realtime publish failed", exc_info=True, extra={"event": event})
+    """One event per task, handed over at once (a bulk submit sends thousands)."""
+    events.publish_batch(
+        (f"task.{event}", event_data(t), targets) for t in tasks if (targets := groups_for(t))
+    )

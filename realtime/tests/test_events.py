@@ -1,7 +1,14 @@
+import asyncio
+import copy
+import logging
+import os
+import uuid
+
 import pytest
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import BaseChannelLayer, get_channel_layer
 
+from config.testing import free_port
 from realtime import events, groups
 
 
@@ -51,3 +58,101 @@ def test_data_is_made_json_safe():
         "x", {"at": datetime.date(2026, 1, 2), "cost": decimal.Decimal("1.5")}
     )
     assert event["data"] == {"at": "2026-01-02", "cost": "1.5"}
+
+
+# The per-process publisher (every layer but the in-memory one of unit tests).
+
+
+class RecordingLayer(BaseChannelLayer):
+    """A channel layer that takes a while per message and remembers what it was sent."""
+
+    sent: list[tuple[str, str]] = []
+
+    async def group_send(self, group, message):
+        await asyncio.sleep(0.02)
+        RecordingLayer.sent.append((group, message["event"]["type"]))
+
+
+@pytest.fixture
+def recording_layer(settings):
+    RecordingLayer.sent = []
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": f"{__name__}.RecordingLayer"}}
+    yield RecordingLayer.sent
+    assert events.drain()
+
+
+@pytest.fixture
+def redis_layer(settings):
+    settings.CHANNEL_LAYERS = settings.REDIS_CHANNEL_LAYERS
+
+
+def test_publish_hands_over_and_drain_waits_for_every_event_in_order(recording_layer):
+    published = [events.publish(f"e.{n}", {"n": n}, groups=["g.a", "g.b"]) for n in range(5)]
+    events.publish_batch([("batch.1", {}), ("batch.2", {}, ["g.c"])], groups=["g.a"])
+    assert [event["type"] for event in published] == [f"e.{n}" for n in range(5)]
+    assert len(recording_layer) < 12  # handed over: nobody waited for the slow layer
+    assert events.drain()
+    assert recording_layer == [
+        *[(group, f"e.{n}") for n in range(5) for group in ("g.a", "g.b")],
+        ("g.a", "batch.1"),
+        ("g.c", "batch.2"),
+    ]
+
+
+@pytest.mark.integration
+@pytest.mark.asyncio
+async def test_events_of_one_process_arrive_in_order_through_redis(redis_layer):
+    group = f"test.order.{uuid.uuid4().hex}"
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add(group, channel)
+    try:
+        sent = [events.publish("probe", {"n": n}, groups=[group]) for n in range(50)]
+        sent += events.publish_batch([("batch", {"n": n}) for n in range(50)], groups=[group])
+        heard = [await asyncio.wait_for(layer.receive(channel), 10) for _ in sent]
+        assert [message["event"] for message in heard] == sent
+        assert all(message["group"] == group for message in heard)
+    finally:
+        await layer.group_discard(group, channel)
+
+
+def test_publish_does_not_raise_when_the_channel_layer_is_down(settings, caplog):
+    caplog.set_level(logging.WARNING, logger="realtime.publisher")  # whatever ran before
+    RecordingLayer.sent = []
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": f"{__name__}.RecordingLayer"}}
+    events.publish("before", {}, groups=["g"])  # a layer that works: failures not yet seen
+    assert events.drain() and RecordingLayer.sent == [("g", "before")]
+
+    down = copy.deepcopy(settings.REDIS_CHANNEL_LAYERS)
+    down["default"]["CONFIG"]["hosts"] = [{"address": f"redis://127.0.0.1:{free_port()}/0"}]
+    settings.CHANNEL_LAYERS = down
+    sent = [events.publish("lost", {"n": n}, groups=["g"]) for n in range(3)]
+    sent += events.publish_batch([("lost", {})], groups=["g"])
+    assert [event["type"] for event in sent] == ["lost"] * 4
+    assert events.drain(timeout=30)
+    failures = [r for r in caplog.records if r.getMessage() == "realtime events not published"]
+    assert len(failures) == 1  # said once, not once per event
+
+
+@pytest.mark.integration
+def test_a_forked_child_publishes_through_a_publisher_of_its_own(redis_layer):
+    group = f"test.fork.{uuid.uuid4().hex}"
+    events.publish("parent", {}, groups=[group])  # the parent's publisher thread is running
+    assert events.drain()
+
+    async def child_event():
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(group, channel)
+        pid = os.fork()
+        if pid == 0:  # the child: a fresh publisher, drained before it leaves
+            events.publish("child", {"pid": os.getpid()}, groups=[group])
+            os._exit(0 if events.drain() else 1)
+        try:
+            return pid, await asyncio.wait_for(layer.receive(channel), 10)
+        finally:
+            await layer.group_discard(group, channel)
+            os.waitpid(pid, 0)
+
+    pid, message = async_to_sync(child_event)()
+    assert message["event"]["type"] == "child" and message["event"]["data"] == {"pid": pid}

@@ -1,24 +1,18 @@
 """The engine's events: payloads, and an outbox that sends a transaction's events together.
 
 Every state change is published once its transaction commits (STYLE.md "Side effects"). An
-outbox collects the events of one transaction and sends them in one go on commit, so a step
-costs one trip to the channel layer, not one per event.
+outbox collects the events of one transaction and hands them on commit, in one go, to
+realtime's per-process publisher (`realtime.events.publish_batch`), which sends them in order
+without holding up the step.
 """
 
-import asyncio
-import atexit
-import logging
-import os
-import threading
 from functools import partial
 
 from django.db import transaction
 
-from realtime.events import apublish
+from realtime.events import publish_batch
 from realtime.groups import run_group, workflow_group, workspace_group
 from workflows.models import Document, Run, StepRun
-
-logger = logging.getLogger(__name__)
 
 
 def groups_for(run: Run) -> list[str]:
@@ -116,97 +110,6 @@ class Outbox:
 
 def _deliver(items, groups, wakeups, dispatcher) -> None:
     if items:
-        send(items, groups)
+        publish_batch(items, groups=groups)  # handed over, in order; never raises
     if wakeups:
         dispatcher.send(wakeups)
-
-
-async def _send_all(items: list[tuple[str, dict]], groups: list[str]) -> None:
-    for event_type, data in items:
-        await apublish(event_type, data, groups=groups)
-
-
-PUBLISH_TIMEOUT_SECONDS = 5
-
-
-class _Publisher:
-    """One event loop per process, in a daemon thread, that sends every event in order.
-
-    `async_to_sync` would make a fresh loop per call, and with it fresh connections to the
-    channel layer (channels_redis pools connections per loop): ~10 ms a call. Here a step
-    hands its events over and goes on; one consumer sends them in the order they came, so
-    a process never reorders a run's events. (Two processes may, by a few ms: clients rely
-    on snapshots, not on hearing every event in order.) Recreated after a fork (prefork
-    workers), since a loop cannot cross one; drained at exit."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._queue: asyncio.Queue | None = None
-        self._pending = 0
-        self._idle = threading.Condition()
-        self._pid = 0
-        self._failing = False
-
-    def _start(self) -> asyncio.AbstractEventLoop:
-        with self._lock:
-            if self._loop is None or self._pid != os.getpid():
-                loop = asyncio.new_event_loop()
-                self._queue = None
-                self._pending = 0
-                ready = threading.Event()
-
-                def run() -> None:
-                    asyncio.set_event_loop(loop)
-                    self._queue = asyncio.Queue()
-                    loop.create_task(self._consume())
-                    ready.set()
-                    loop.run_forever()
-
-                threading.Thread(target=run, name="engine-events", daemon=True).start()
-                ready.wait()
-                self._loop, self._pid = loop, os.getpid()
-            return self._loop
-
-    async def _consume(self) -> None:
-        while True:
-            items, groups = await self._queue.get()
-            try:
-                await _send_all(items, groups)
-                self._failing = False
-            except Exception:
-                # Said once (with the reason) until it works again, not once per event: a
-                # process without a channel layer (the CLI on a bare machine) stays readable.
-                if not self._failing:
-                    logger.warning("engine events not published", exc_info=True)
-                self._failing = True
-            finally:
-                with self._idle:
-                    self._pending -= 1
-                    self._idle.notify_all()
-
-    def send(self, items: list[tuple[str, dict]], groups: list[str]) -> None:
-        loop = self._start()
-        with self._idle:
-            self._pending += 1
-        loop.call_soon_threadsafe(self._queue.put_nowait, (items, groups))
-
-    def drain(self, timeout: float = PUBLISH_TIMEOUT_SECONDS) -> bool:
-        """Wait until every handed-over event has been sent (tests, exit)."""
-        if self._pid != os.getpid():
-            return True
-        with self._idle:
-            return self._idle.wait_for(lambda: self._pending <= 0, timeout=timeout)
-
-
-_publisher = _Publisher()
-atexit.register(_publisher.drain)
-drain = _publisher.drain
-
-
-def send(items: list[tuple[str, dict]], groups: list[str]) -> None:
-    """A channel layer that is down is logged, not raised: the database stays the truth."""
-    try:
-        _publisher.send(items, groups)
-    except Exception:
-        logger.warning("engine events not published", exc_info=True)

@@ -6,8 +6,9 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from accounts.scoping import Actor
+from realtime import events
 from realtime.tests.conftest import connected, request
-from workflows.engine import events, start_run
+from workflows.engine import start_run
 from workflows.engine.dispatch import InlineDispatcher, use
 from workflows.tests.engine_support import APPROVAL, make_workflow
 

@@ -1,0 +1,135 @@
+"""The per-process publisher behind `realtime.events.publish` (sync code).
+
+`async_to_sync` per event makes a fresh event loop and, with it, fresh connections to the
+channel layer (channels_redis pools connections per loop): 2-10 ms an event. Here one event
+loop per process, in a daemon thread, owns the connections; callers hand their events over
+and go on. One consumer sends them in the order they came, so a process never reorders its
+events. (Two processes may, by a few ms: clients rely on snapshots, not on hearing every
+event in order.) Recreated after a fork (prefork workers), since a loop and its thread do
+not survive one; drained at exit, so a command's last events are not lost.
+
+Only `realtime.events` uses this module; apps call `realtime.events.publish(...)`.
+"""
+
+import asyncio
+import atexit
+import logging
+import os
+import threading
+from typing import Any
+
+from channels import DEFAULT_CHANNEL_LAYER
+from channels.layers import channel_layers
+
+logger = logging.getLogger(__name__)
+
+CHANNEL_MESSAGE_TYPE = "realtime.event"
+DRAIN_TIMEOUT_SECONDS = 5
+
+# One handover: events, each with the groups it goes to, sent in this order.
+Batch = list[tuple[dict[str, Any], list[str]]]
+
+
+async def send_batch(layer, batch: Batch) -> None:
+    """Send each event to each of its groups (unique, in order), one after the other."""
+    for event, groups in batch:
+        for group in dict.fromkeys(groups):
+            await layer.group_send(
+                group, {"type": CHANNEL_MESSAGE_TYPE, "event": event, "group": group}
+            )
+
+
+class Publisher:
+    """One event loop in a daemon thread per process; `send()` never blocks on the layer."""
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        # Also run in a forked child: the parent's thread is gone there, and its lock may have
+        # been held at the fork.
+        self._lock = threading.Lock()
+        self._idle = threading.Condition()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queue: asyncio.Queue | None = None
+        self._pending = 0
+        self._pid = 0
+        self._failing = False
+        self._shared = None  # the configured layer that `_own` stands in for
+        self._own = None
+
+    def _layer_for(self, shared):
+        """The publisher's own instance of the configured layer (a new one when the setting
+        changes): its connections then belong to the publisher's loop alone, and nobody's
+        `flush()`/`close_pools()` on the shared instance, from another loop, closes them
+        under the publisher."""
+        with self._lock:
+            if shared is not self._shared:
+                self._own = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
+                self._shared = shared
+            return self._own
+
+    def _start(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None or self._pid != os.getpid():
+                loop = asyncio.new_event_loop()
+                self._pending = 0
+                ready = threading.Event()
+
+                def run() -> None:
+                    asyncio.set_event_loop(loop)
+                    self._queue = asyncio.Queue()
+                    loop.create_task(self._consume())
+                    ready.set()
+                    loop.run_forever()
+
+                threading.Thread(target=run, name="realtime-publisher", daemon=True).start()
+                ready.wait()
+                self._loop, self._pid = loop, os.getpid()
+            return self._loop
+
+    async def _consume(self) -> None:
+        while True:
+            layer, batch = await self._queue.get()
+            try:
+                await send_batch(layer, batch)
+                self._failing = False
+            except Exception:
+                # Said once (with the reason) until it works again, not once per event: a
+                # process without a channel layer (the CLI on a bare machine) stays readable.
+                if not self._failing:
+                    logger.warning("realtime events not published", exc_info=True)
+                self._failing = True
+            finally:
+                with self._idle:
+                    self._pending -= 1
+                    self._idle.notify_all()
+
+    def send(self, layer, batch: Batch) -> None:
+        """Hand a batch over for `layer` (the configured one); it is sent after every batch
+        handed over before it."""
+        loop = self._start()
+        layer = self._layer_for(layer)
+        with self._idle:
+            self._pending += 1
+        try:
+            loop.call_soon_threadsafe(self._queue.put_nowait, (layer, batch))
+        except Exception:
+            with self._idle:
+                self._pending -= 1
+                self._idle.notify_all()
+            raise
+
+    def drain(self, timeout: float = DRAIN_TIMEOUT_SECONDS) -> bool:
+        """Wait until every batch handed over so far has been sent (or failed); False if
+        `timeout` passed first."""
+        if self._pid != os.getpid():
+            return True  # nothing was handed over in this process
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending <= 0, timeout=timeout)
+
+
+publisher = Publisher()
+atexit.register(publisher.drain)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=publisher._reset)
