@@ -22,14 +22,41 @@ def key_for(workspace_id, model, messages, temperature, max_tokens, schema) -> s
     return f"{settings.AI_CACHE_PREFIX}:resp:{workspace_id}:{digest}"
 
 
+class _Outage:
+    """Whether the cache is known to be down: said once, in one line, until it works again
+    (a command run without Redis must stay readable; every call would otherwise log)."""
+
+    down = False
+
+    def failed(self, action: str, exc: Exception) -> None:
+        if not self.down:
+            logger.warning(
+                "AI response cache unavailable (%s: %s: %s); calls go to the model uncached",
+                action,
+                type(exc).__name__,
+                exc,
+            )
+        self.down = True
+
+    def worked(self) -> None:
+        if self.down:
+            logger.info("AI response cache available again")
+        self.down = False
+
+
+_outage = _Outage()
+
+
 def get(key: str | None) -> dict | None:
     if key is None:
         return None
     try:
-        return cache.get(key)
-    except Exception:  # a dead cache is a miss, never a failed call
-        logger.warning("AI response cache unavailable (get)", exc_info=True)
+        value = cache.get(key)
+    except Exception as exc:  # a dead cache is a miss, never a failed call
+        _outage.failed("get", exc)
         return None
+    _outage.worked()
+    return value
 
 
 def put(key: str | None, value: dict) -> None:
@@ -37,5 +64,7 @@ def put(key: str | None, value: dict) -> None:
         return
     try:
         cache.set(key, value, timeout=settings.AI_CACHE_TTL)
-    except Exception:
-        logger.warning("AI response cache unavailable (set)", exc_info=True)
+    except Exception as exc:
+        _outage.failed("set", exc)
+        return
+    _outage.worked()

@@ -94,11 +94,17 @@ class Publisher:
             try:
                 await send_batch(layer, batch)
                 self._failing = False
-            except Exception:
-                # Said once (with the reason) until it works again, not once per event: a
-                # process without a channel layer (the CLI on a bare machine) stays readable.
+            except Exception as exc:
+                # Said once, in one line with the reason, until it works again: a process
+                # without a channel layer (the CLI on a bare machine) stays readable. The
+                # database keeps the truth; clients catch up from snapshots.
                 if not self._failing:
-                    logger.warning("realtime events not published", exc_info=True)
+                    logger.warning(
+                        "realtime events not published (%s: %s); "
+                        "will say so again only after it has worked",
+                        type(exc).__name__,
+                        exc,
+                    )
                 self._failing = True
             finally:
                 with self._idle:

@@ -130,7 +130,9 @@ def test_publish_does_not_raise_when_the_channel_layer_is_down(settings, caplog)
     sent += events.publish_batch([("lost", {})], groups=["g"])
     assert [event["type"] for event in sent] == ["lost"] * 4
     assert events.drain(timeout=30)
-    failures = [r for r in caplog.records if r.getMessage() == "realtime events not published"]
+    failures = [
+        r for r in caplog.records if r.getMessage().startswith("realtime events not published")
+    ]
     assert len(failures) == 1  # said once, not once per event
 
 
