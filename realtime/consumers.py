@@ -189,8 +189,9 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             await super().dispatch(message)
 
     def deliver(self, message: dict) -> None:
-        """A `realtime.event` for this connection (from the hub, or from its own user group):
-        queue it to be sent as is, once, if the connection is (still) in that group."""
+        """A `realtime.event` message for this connection (from the hub, or from its own user
+        group): queue its events to be sent as they are, each once, if the connection is
+        (still) in that group."""
         if self.closing:
             return
         group = message.get("group")
@@ -199,7 +200,10 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             return
         if group is not None and group != self.own_group and group not in self.joined:
             return  # left (or never authorized) while the message was in flight
-        event = message["event"]
+        for event in message["events"]:
+            self._queue(event)
+
+    def _queue(self, event: dict) -> None:
         event_id = event.get("id")
         if event_id in self.seen:
             return

@@ -1,9 +1,9 @@
 """Publishing events: the only way any app sends something to WebSocket clients.
 
 An event is `{"type", "id", "ts", "data"}`. It travels through the channel layer to groups
-(see `realtime.groups`) as a message of type `realtime.event`, which consumers forward as is;
-the message also names the group it was sent to, so a consumer that has just left that group
-drops it.
+(see `realtime.groups`) in a message of type `realtime.event`: `{"events": [...], "group"}`,
+the events of one handover for that group, in order, which consumers forward as they are. The
+message names the group it was sent to, so a consumer that has just left that group drops it.
 Works from a web process, a Celery worker, a management command or a test. Sync code
 hands events to a per-process publisher (`realtime.publisher`) and does not wait. Delivery is
 at-most-once: clients that reconnect get a snapshot from the database instead.

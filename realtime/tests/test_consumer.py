@@ -257,9 +257,9 @@ async def test_events_naming_a_group_the_client_is_not_in_are_dropped(user, work
     room = groups.room_group(workspace.pk, "r")
     layer = get_channel_layer()
     stale = events.make_event("run.started", {"stale": True})
-    await layer.group_send(room, {"type": "realtime.event", "event": stale, "group": "run.99"})
+    await layer.group_send(room, {"type": "realtime.event", "events": [stale], "group": "run.99"})
     fresh = events.make_event("run.started", {"stale": False})
-    await layer.group_send(room, {"type": "realtime.event", "event": fresh, "group": room})
+    await layer.group_send(room, {"type": "realtime.event", "events": [fresh], "group": room})
     assert await client.receive_json_from() == fresh
     await client.disconnect()
 
@@ -415,7 +415,7 @@ async def test_a_client_that_does_not_keep_up_is_closed(user, workspace, setting
     (consumer,) = fanout.hub().members[room]
     for n in range(5):
         event = events.make_event("run.progress", {"n": n})
-        consumer.deliver({"type": "realtime.event", "event": event, "group": room})
+        consumer.deliver({"type": "realtime.event", "events": [event], "group": room})
     outputs = []
     while (output := await client.receive_output(timeout=5))["type"] != "websocket.close":
         outputs.append(json.loads(output["text"])["data"]["n"])

@@ -34,7 +34,7 @@ def test_publish_reaches_every_group_in_the_event_shape():
     for read in (read_run, read_user):
         message = read()
         assert message["type"] == events.CHANNEL_MESSAGE_TYPE
-        event = message["event"]
+        (event,) = message["events"]
         assert event == sent
         assert set(event) == {"type", "id", "ts", "data"}
         assert event["type"] == "step.succeeded" and event["data"]["step"] == "outline"
@@ -47,7 +47,7 @@ def test_publish_on_commit_waits_for_the_commit(django_capture_on_commit_callbac
         events.publish_on_commit("run.queued", {"run_id": 1}, groups=[groups.workflow_group(1)])
     assert len(callbacks) == 1  # nothing sent until the commit
     callbacks[0]()
-    assert read()["event"]["type"] == "run.queued"
+    assert [event["type"] for event in read()["events"]] == ["run.queued"]
 
 
 def test_data_is_made_json_safe():
@@ -70,7 +70,7 @@ class RecordingLayer(BaseChannelLayer):
 
     async def group_send(self, group, message):
         await asyncio.sleep(0.02)
-        RecordingLayer.sent.append((group, message["event"]["type"]))
+        RecordingLayer.sent.append((group, [event["type"] for event in message["events"]]))
 
 
 @pytest.fixture
@@ -92,10 +92,24 @@ def test_publish_hands_over_and_drain_waits_for_every_event_in_order(recording_l
     assert [event["type"] for event in published] == [f"e.{n}" for n in range(5)]
     assert len(recording_layer) < 12  # handed over: nobody waited for the slow layer
     assert events.drain()
+    # One message per group per handover, the group's events in the order published.
     assert recording_layer == [
-        *[(group, f"e.{n}") for n in range(5) for group in ("g.a", "g.b")],
-        ("g.a", "batch.1"),
-        ("g.c", "batch.2"),
+        *[(group, [f"e.{n}"]) for n in range(5) for group in ("g.a", "g.b")],
+        ("g.a", ["batch.1"]),
+        ("g.c", ["batch.2"]),
+    ]
+
+
+def test_a_batch_reaches_each_group_in_one_message_in_order(recording_layer):
+    events.publish_batch(
+        [("one", {}), ("two", {}, ["g.b", "g.a"]), ("three", {}), ("four", {}, ["g.c"])],
+        groups=["g.a", "g.b"],
+    )
+    assert events.drain()
+    assert recording_layer == [
+        ("g.a", ["one", "two", "three"]),
+        ("g.b", ["one", "two", "three"]),
+        ("g.c", ["four"]),
     ]
 
 
@@ -109,8 +123,8 @@ async def test_events_of_one_process_arrive_in_order_through_redis(redis_layer):
     try:
         sent = [events.publish("probe", {"n": n}, groups=[group]) for n in range(50)]
         sent += events.publish_batch([("batch", {"n": n}) for n in range(50)], groups=[group])
-        heard = [await asyncio.wait_for(layer.receive(channel), 10) for _ in sent]
-        assert [message["event"] for message in heard] == sent
+        heard = [await asyncio.wait_for(layer.receive(channel), 10) for _ in range(51)]
+        assert [event for message in heard for event in message["events"]] == sent
         assert all(message["group"] == group for message in heard)
     finally:
         await layer.group_discard(group, channel)
@@ -121,7 +135,7 @@ def test_publish_does_not_raise_when_the_channel_layer_is_down(settings, caplog)
     RecordingLayer.sent = []
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": f"{__name__}.RecordingLayer"}}
     events.publish("before", {}, groups=["g"])  # a layer that works: failures not yet seen
-    assert events.drain() and RecordingLayer.sent == [("g", "before")]
+    assert events.drain() and RecordingLayer.sent == [("g", ["before"])]
 
     down = copy.deepcopy(settings.REDIS_CHANNEL_LAYERS)
     down["default"]["CONFIG"]["hosts"] = [{"address": f"redis://127.0.0.1:{free_port()}/0"}]
@@ -157,4 +171,5 @@ def test_a_forked_child_publishes_through_a_publisher_of_its_own(redis_layer):
             os.waitpid(pid, 0)
 
     pid, message = async_to_sync(child_event)()
-    assert message["event"]["type"] == "child" and message["event"]["data"] == {"pid": pid}
+    (event,) = message["events"]
+    assert event["type"] == "child" and event["data"] == {"pid": pid}

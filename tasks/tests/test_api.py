@@ -103,7 +103,7 @@ def test_a_submission_is_queued_after_commit_and_announced(
         )
     task = BackgroundTask.objects.get(pk=response.json()["id"])
     assert task.status == Status.SCHEDULED and task.queued_at is not None
-    event = async_to_sync(layer.receive)(channel)["event"]
+    (event,) = async_to_sync(layer.receive)(channel)["events"]
     assert event["type"] == "task.scheduled" and event["data"]["id"] == str(task.pk)
     # Clean up the message we just queued (a later test's worker would otherwise get it).
     with django_capture_on_commit_callbacks(execute=True):

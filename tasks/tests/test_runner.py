@@ -37,7 +37,7 @@ def listen(group):
     def drain():
         types = []
         while _pending(layer, channel):
-            types.append(async_to_sync(layer.receive)(channel)["event"]["type"])
+            types += [e["type"] for e in async_to_sync(layer.receive)(channel)["events"]]
         return types
 
     return drain

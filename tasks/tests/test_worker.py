@@ -261,8 +261,7 @@ def test_a_worker_announces_each_state_change_over_the_channel_layer(
         seen = []
         while "task.succeeded" not in seen:
             message = await asyncio.wait_for(layer.receive(channel), timeout=10)
-            if message["event"]["data"]["id"] == task["id"]:
-                seen.append(message["event"]["type"])
+            seen += [e["type"] for e in message["events"] if e["data"]["id"] == task["id"]]
         return seen
 
     seen = async_to_sync(collect)()

@@ -94,8 +94,8 @@ def _subscribe(group: str):
         events = []
         while True:
             message = await asyncio.wait_for(layer.receive(channel), timeout)
-            events.append(message["event"])
-            if message["event"]["type"] == expected_last:
+            events.extend(message["events"])
+            if events[-1]["type"] == expected_last:
                 return events
 
     return read_all
