@@ -53,7 +53,8 @@ def complete(
     provider: str | None = None,
 ) -> CompletionResult:
     """One completion: from the response cache when an identical request was answered within
-    AI_CACHE_TTL (unless use_cache=False), else from the model. Raises ai.errors."""
+    AI_CACHE_TTL (unless use_cache=False; the offline model is never cached), else from the
+    model. Raises ai.errors."""
     started = time.perf_counter()
     workspace_id, user_id = _ids(workspace, user)
     request = None
@@ -270,7 +271,9 @@ def _prepare(
         validation.check_schema(response_schema)
     route = providers.resolve(model, provider)
     key = None
-    if use_cache and settings.AI_CACHE_TTL > 0:
+    # The offline model writes a reply in a fraction of a millisecond and costs nothing:
+    # looking it up and storing it would cost more than writing it again.
+    if use_cache and settings.AI_CACHE_TTL > 0 and route.provider != "offline":
         key = response_cache.key_for(
             workspace_id, route.model, all_messages, temperature, max_tokens, response_schema
         )

@@ -13,7 +13,7 @@ ANALYZE = "/api/v3/advanced/ai/analyze"
 PROMPT = "Write a product announcement for a quiet electric lawn mower."
 
 
-def test_generate_answers_from_the_offline_model_and_repeats_from_cache(alice_api, workspace):
+def test_generate_answers_from_the_offline_model(alice_api, workspace):
     first = alice_api.post(GENERATE, {"prompt": PROMPT})
     second = alice_api.post(GENERATE, {"prompt": PROMPT})
 
@@ -25,13 +25,23 @@ def test_generate_answers_from_the_offline_model_and_repeats_from_cache(alice_ap
         body["usage"]["prompt_tokens"] + body["usage"]["completion_tokens"]
     )
     assert "electric lawn mower" in body["content"].lower()
-    assert second.json()["cached"] is True
+    assert second.json()["cached"] is False  # the offline model is never cached
     assert second.json()["content"] == body["content"]
 
     usage = alice_api.get("/api/v3/ai/usage/").json()
     assert usage["count"] == 2
-    assert [r["cached"] for r in usage["results"]] == [True, False]  # newest first
     assert {r["workspace"] for r in usage["results"]} == {workspace.pk}
+
+
+def test_a_repeated_request_to_a_real_model_comes_from_the_cache(alice_api, local_llm):
+    first = alice_api.post(GENERATE, {"prompt": PROMPT, "model": "local/tiny"})
+    second = alice_api.post(GENERATE, {"prompt": PROMPT, "model": "local/tiny"})
+
+    assert (first.json()["cached"], second.json()["cached"]) == (False, True)
+    assert second.json()["content"] == first.json()["content"] == local_llm.reply
+    assert len(local_llm.requests) == 1
+    usage = alice_api.get("/api/v3/ai/usage/").json()
+    assert [r["cached"] for r in usage["results"]] == [True, False]  # newest first
 
 
 def test_generate_with_parameters_and_schema(alice_api):

@@ -65,34 +65,57 @@ def test_max_tokens_cuts_the_reply(workspace):
     assert len(short.content) < len(full.content)
 
 
-def test_second_identical_call_is_a_cache_hit_and_both_are_recorded(workspace, user):
-    first = services.complete(workspace=workspace, user=user, prompt=PROMPT, temperature=0.2)
-    second = services.complete(workspace=workspace, user=user, prompt=PROMPT, temperature=0.2)
-    changed = services.complete(workspace=workspace, user=user, prompt=PROMPT, temperature=0.3)
+LOCAL = "local/tiny"  # the cache is for real models: the local OpenAI-compatible server
+
+
+def test_second_identical_call_is_a_cache_hit_and_both_are_recorded(local_llm, workspace, user):
+    def call(temperature):
+        return services.complete(
+            workspace=workspace, user=user, prompt=PROMPT, model=LOCAL, temperature=temperature
+        )
+
+    first, second, changed = call(0.2), call(0.2), call(0.3)
 
     assert (first.cached, second.cached, changed.cached) == (False, True, False)
     assert second.content == first.content
     assert second.cost == 0
+    assert len(local_llm.requests) == 2
     rows = UsageRecord.objects.filter(workspace=workspace).order_by("id")
     assert [r.cached for r in rows] == [False, True, False]
     assert all(r.outcome == Outcome.SUCCESS for r in rows)
 
 
-def test_cache_is_per_workspace_and_can_be_skipped(workspace, other_workspace):
-    services.complete(workspace=workspace, prompt=PROMPT)
+def test_cache_is_per_workspace_and_can_be_skipped(local_llm, workspace, other_workspace):
+    services.complete(workspace=workspace, prompt=PROMPT, model=LOCAL)
 
-    elsewhere = services.complete(workspace=other_workspace, prompt=PROMPT)
-    opted_out = services.complete(workspace=workspace, prompt=PROMPT, use_cache=False)
+    elsewhere = services.complete(workspace=other_workspace, prompt=PROMPT, model=LOCAL)
+    opted_out = services.complete(workspace=workspace, prompt=PROMPT, model=LOCAL, use_cache=False)
 
     assert elsewhere.cached is False
     assert opted_out.cached is False
+    assert len(local_llm.requests) == 3
     assert UsageRecord.objects.filter(workspace=workspace, cached=True).count() == 0
 
 
-def test_cache_off_when_ttl_is_zero(workspace, settings):
+def test_cache_off_when_ttl_is_zero(local_llm, workspace, settings):
     settings.AI_CACHE_TTL = 0
-    services.complete(workspace=workspace, prompt=PROMPT)
-    assert services.complete(workspace=workspace, prompt=PROMPT).cached is False
+    services.complete(workspace=workspace, prompt=PROMPT, model=LOCAL)
+    assert services.complete(workspace=workspace, prompt=PROMPT, model=LOCAL).cached is False
+    assert len(local_llm.requests) == 2
+
+
+def test_the_offline_model_is_never_cached(workspace):
+    from django.core.cache import cache
+
+    from ai import cache as response_cache
+
+    first = services.complete(workspace=workspace, prompt=PROMPT)
+    second = services.complete(workspace=workspace, prompt=PROMPT)
+    assert (first.cached, second.cached) == (False, False)
+    assert second.content == first.content  # deterministic: nothing to save
+    messages = [{"role": "user", "content": PROMPT}]
+    key = response_cache.key_for(workspace.pk, first.model, messages, None, None, None)
+    assert cache.get(key) is None
 
 
 def test_offline_call_touches_the_database_once(workspace):
@@ -233,12 +256,13 @@ def test_streaming_yields_the_same_text_and_records_usage(workspace, user):
     assert row.streamed and row.outcome == "success"
 
 
-def test_streaming_a_cached_reply_is_a_hit(workspace):
-    services.complete(workspace=workspace, prompt=PROMPT)
-    stream = services.stream(workspace=workspace, prompt=PROMPT)
+def test_streaming_a_cached_reply_is_a_hit(local_llm, workspace):
+    services.complete(workspace=workspace, prompt=PROMPT, model=LOCAL)
+    stream = services.stream(workspace=workspace, prompt=PROMPT, model=LOCAL)
     text = "".join(stream)
     assert stream.result.cached is True
-    assert text == stream.result.content
+    assert text == stream.result.content == local_llm.reply
+    assert len(local_llm.requests) == 1
 
 
 def test_abandoned_stream_is_recorded(workspace):
@@ -317,7 +341,7 @@ def test_django_start_up_does_not_import_litellm():
     assert out.stdout.strip() == "[]"
 
 
-def test_a_dead_cache_is_a_miss_not_a_failure(workspace, settings, caplog):
+def test_a_dead_cache_is_a_miss_not_a_failure(local_llm, workspace, settings, caplog):
     from config.testing import free_port
 
     settings.CACHES = {
@@ -326,9 +350,10 @@ def test_a_dead_cache_is_a_miss_not_a_failure(workspace, settings, caplog):
             "LOCATION": f"redis://127.0.0.1:{free_port()}/0",  # nothing listens
         }
     }
-    first = services.complete(workspace=workspace, prompt=PROMPT)
-    second = services.complete(workspace=workspace, prompt=PROMPT)
+    first = services.complete(workspace=workspace, prompt=PROMPT, model=LOCAL)
+    second = services.complete(workspace=workspace, prompt=PROMPT, model=LOCAL)
     assert (first.cached, second.cached) == (False, False)
+    assert len(local_llm.requests) == 2
     assert UsageRecord.objects.filter(workspace=workspace, outcome="success").count() == 2
     # Said once, in one line, not once per get and set of every call.
     outages = [r for r in caplog.records if "AI response cache unavailable" in r.getMessage()]
