@@ -14,7 +14,7 @@ class CompletionResult:
     latency_ms: float
     cached: bool
     data: Any = None  # the parsed JSON when response_schema was given
-    usage_id: int | None = None  # the UsageRecord written for this call
+    usage_id: int | None = None  # the UsageRecord written for this call (None when deferred)
     finish_reason: str = "stop"
 
     def as_usage(self) -> dict:

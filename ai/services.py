@@ -2,12 +2,16 @@
 
 Each call writes its own UsageRecord (cached or not, failed or not) and raises the classified
 errors of ai.errors after recording. The record is written with the default connection: call
-these outside your own `transaction.atomic` block if a rollback there must not lose it.
+these outside your own `transaction.atomic` block if a rollback there must not lose it. A
+caller that writes what a call produced in a transaction of its own (the workflow engine: a
+step's document and status) can have the record written there instead: see `usage_deferred`.
 """
 
 import logging
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -97,6 +101,30 @@ def complete(
     except errors.AIError as exc:
         _record_failure(exc, workspace_id, user_id, request, model, provider, started)
         raise
+
+
+# The records of calls made inside `usage_deferred()`, waiting for `save_usage`.
+_deferred: ContextVar[list[UsageRecord] | None] = ContextVar("ai_deferred_usage", default=None)
+
+
+@contextmanager
+def usage_deferred() -> Iterator[list[UsageRecord]]:
+    """Inside this block, calls keep their UsageRecords, unsaved, in the list it yields,
+    instead of each writing its own in a transaction of its own. The caller saves them with
+    `save_usage` in the transaction that records the calls' results, so that both are
+    written or neither is; results carry `usage_id=None`."""
+    records: list[UsageRecord] = []
+    token = _deferred.set(records)
+    try:
+        yield records
+    finally:
+        _deferred.reset(token)
+
+
+def save_usage(records: list[UsageRecord]) -> None:
+    """Write the records that `usage_deferred` kept (inside the caller's transaction)."""
+    if records:
+        UsageRecord.objects.bulk_create(records)
 
 
 def warm_up() -> None:
@@ -362,7 +390,7 @@ def _record(
     streamed: bool = False,
     error: tuple[str, str] | None = None,
 ) -> UsageRecord:
-    return UsageRecord.objects.create(
+    record = UsageRecord(
         workspace_id=workspace_id,
         user_id=user_id,
         model=model,
@@ -378,3 +406,9 @@ def _record(
         error_code=error[0][:60] if error else "",
         error_message=error[1][:500] if error else "",
     )
+    deferred = _deferred.get()
+    if deferred is None:
+        record.save(force_insert=True)
+    else:
+        deferred.append(record)
+    return record

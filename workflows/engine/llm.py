@@ -5,6 +5,7 @@ Its errors are sorted here into the two kinds the engine acts on: `TransientStep
 lazily, so the engine (and its transform steps) work wherever `ai` is not installed yet.
 """
 
+from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -81,6 +82,27 @@ def analyze(text: str, *, use_model: bool, workspace, user) -> dict:
         return analysis.analyze_text(text, use_model=use_model, workspace=workspace, user=user)
     except errors.AIError as exc:
         raise _translate(exc, errors) from exc
+
+
+@contextmanager
+def usage_kept():
+    """The usage records of the model calls made inside, kept (unsaved) for `save_usage` in
+    the transaction that records the step: a list (empty without `ai`)."""
+    try:
+        from ai import services
+    except ImportError:
+        deferring = nullcontext([])
+    else:
+        deferring = services.usage_deferred()
+    with deferring as records:
+        yield records
+
+
+def save_usage(records: list) -> None:
+    if records:
+        from ai import services
+
+        services.save_usage(records)
 
 
 def usage_totals(*, workspace_id: int, since: datetime) -> dict:

@@ -1,8 +1,9 @@
 """One StepRun, end to end: claim it, run it outside any transaction, record the outcome.
 
-Per step: one read (the step run with its run), one claim (a conditional UPDATE), one read
-of the upstream documents, then one transaction that locks the run, writes the document, its
-parents, the usage and the status, and queues the successors. Every delivery of a message is
+Per step: one claim (a conditional UPDATE), one read of the run with the upstream documents,
+the model call outside any transaction, then one transaction that locks the run's steps and
+writes the model calls' usage records, the document, its parents and the status, and queues
+the successors. Every delivery of a message is
 safe: a claim that matches no row exits, and an outcome whose claim was lost (cancelled, or
 re-queued by the sweep) is dropped.
 """
@@ -83,19 +84,22 @@ def execute_step(step_run_id: int, lease_seconds: int | None = None) -> str:
     outbox.flush_on_commit()  # no transaction is open: sent now
 
     upstream = graph.upstream_map(run.definition)
-    try:
-        outcome = _perform(run, step_run, spec, upstream, budget, documents)
-    except StepError as exc:
-        return _fail_or_retry(run, step_run, spec, upstream, exc)
-    except (DatabaseError, ConnectionError, TimeoutError) as exc:
-        logger.warning("step hit an infrastructure error", exc_info=True)
-        error = TransientStepError(str(exc) or type(exc).__name__, code="infrastructure")
-        return _fail_or_retry(run, step_run, spec, upstream, error)
-    except Exception as exc:
-        logger.exception("step failed unexpectedly", extra={"step_run": step_run.pk})
-        error = PermanentStepError(f"{type(exc).__name__}: {exc}", code="internal_error")
-        return _fail_or_retry(run, step_run, spec, upstream, error)
-    return _record(run, step_run, upstream, outcome)
+    error: StepError | None = None
+    # The model calls' usage records are written with the step's outcome, in its transaction.
+    with llm.usage_kept() as usage:
+        try:
+            outcome = _perform(run, step_run, spec, upstream, budget, documents)
+        except StepError as exc:
+            error = exc
+        except (DatabaseError, ConnectionError, TimeoutError) as exc:
+            logger.warning("step hit an infrastructure error", exc_info=True)
+            error = TransientStepError(str(exc) or type(exc).__name__, code="infrastructure")
+        except Exception as exc:
+            logger.exception("step failed unexpectedly", extra={"step_run": step_run.pk})
+            error = PermanentStepError(f"{type(exc).__name__}: {exc}", code="internal_error")
+    if error is not None:
+        return _fail_or_retry(run, step_run, spec, upstream, error, usage)
+    return _record(run, step_run, upstream, outcome, usage)
 
 
 def _render(source: str, context: dict, what: str) -> str:
@@ -215,8 +219,9 @@ def _owned(mine: StepRun | None, step_run: StepRun) -> bool:
     )
 
 
-def _record(run: Run, step_run: StepRun, upstream: dict, outcome: Outcome) -> str:
+def _record(run: Run, step_run: StepRun, upstream: dict, outcome: Outcome, usage: list) -> str:
     with transaction.atomic():
+        llm.save_usage(usage)  # the calls were made, whether or not the outcome still counts
         locked, rows = state.lock(run.pk)
         mine = rows.get(step_run.key)
         if not _owned(mine, step_run):
@@ -270,9 +275,10 @@ def retry_delay(backoff: float, attempt: int) -> float:
 
 
 def _fail_or_retry(
-    run: Run, step_run: StepRun, spec: dict, upstream: dict, error: StepError
+    run: Run, step_run: StepRun, spec: dict, upstream: dict, error: StepError, usage: list
 ) -> str:
     with transaction.atomic():
+        llm.save_usage(usage)  # failed calls are recorded too
         locked, rows = state.lock(run.pk)
         mine = rows.get(step_run.key)
         if not _owned(mine, step_run):

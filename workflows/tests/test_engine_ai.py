@@ -6,11 +6,17 @@ import uuid
 import pytest
 
 from accounts.scoping import Actor
+from ai.models import UsageRecord
 from ai.tests.conftest import FakeOpenAI
 from workflows.engine import start_run
 from workflows.engine.steps import retry_delay
 from workflows.models import Budget, RunStatus, StepRun, StepStatus
-from workflows.tests.engine_support import documents_by_step, make_workflow, wait_for_run
+from workflows.tests.engine_support import (
+    documents_by_step,
+    make_workflow,
+    run_inline,
+    wait_for_run,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -126,6 +132,47 @@ def test_offline_generate_and_analyze_record_usage_and_totals(celery_worker, use
     assert set(docs["mood"].analysis) >= {"sentiment", "keywords", "summary", "readability"}
     assert docs["mood"].content.startswith("# mood")
     assert "offline" in docs["summary"].content.lower()
+    usage = UsageRecord.objects.filter(workspace=workspace, outcome="success")
+    assert sorted(usage.values_list("prompt_tokens", flat=True)) == sorted(
+        [steps["summary"].tokens_in, steps["actions"].tokens_in]
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_steps_usage_is_written_in_the_transaction_of_its_document(user, workspace):
+    """Both or neither: the model call's usage record and the step's document and status."""
+    from django.db import connection
+
+    workflow = make_workflow(
+        user,
+        workspace,
+        {
+            "name": "One",
+            "steps": [
+                {"key": "write", "kind": "generate", "prompt": "Write about {{ inputs.topic }}"},
+            ],
+            "inputs": [{"name": "topic", "type": "string"}],
+        },
+    )
+    transaction_of = {}
+
+    def watch(execute, sql, params, many, context):
+        for table in ("ai_usagerecord", "workflows_document"):
+            if sql.lstrip().upper().startswith(("INSERT", "WITH")) and f'"{table}"' in sql:
+                blocks = connection.atomic_blocks
+                transaction_of[table] = id(blocks[0]) if blocks else None
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(watch):
+        run = run_inline(
+            lambda: start_run(actor=Actor(user), workflow=workflow, inputs=unique_topic())
+        )
+
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert transaction_of["ai_usagerecord"] is not None
+    assert transaction_of["ai_usagerecord"] == transaction_of["workflows_document"]
+    assert UsageRecord.objects.filter(workspace=workspace).count() == 1
 
 
 def test_a_transient_error_is_retried_with_backoff(celery_worker, scripted_llm, user, workspace):
@@ -137,6 +184,13 @@ def test_a_transient_error_is_retried_with_backoff(celery_worker, scripted_llm, 
     write = StepRun.objects.get(run=run, key="write")
     assert write.attempts == 3 and len(server.requests) == 3
     assert write.error == "" and write.document.content == server.reply
+    # Every call is a usage record, the failed ones written with their retries.
+    outcomes = UsageRecord.objects.filter(workspace=workspace).order_by("id")
+    assert [u.error_code or u.outcome for u in outcomes] == [
+        "provider_rate_limited",
+        "provider_unavailable",
+        "success",
+    ]
     assert StepRun.objects.get(run=run, key="after").status == StepStatus.SUCCEEDED
 
 
