@@ -6,3 +6,17 @@ class AiConfig(AppConfig):
     name = "ai"
     verbose_name = "AI gateway"
     # No litellm import here: it costs seconds and ~200 MB, so ai.gateway loads it on first use.
+
+    def ready(self) -> None:
+        from celery.signals import worker_init
+
+        worker_init.connect(_warm_up_worker, weak=False)
+
+
+def _warm_up_worker(**kwargs) -> None:
+    """Load litellm in a Celery worker's main process, before it forks its pool: every child
+    then starts with it (sharing the pages) instead of each paying ~3-4 s on its first model
+    call, which would stall the runs it holds."""
+    from ai import services
+
+    services.warm_up()

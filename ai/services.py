@@ -129,7 +129,7 @@ def save_usage(records: list[UsageRecord]) -> None:
 
 def warm_up() -> None:
     """Load litellm and the tokenizer now instead of on the first call (~3-4 s once per
-    process): for a Celery worker's start-up or a benchmark's set-up."""
+    process): done when a Celery worker starts (ai/apps.py), and by benchmarks."""
     gateway.count_text_tokens(providers.OFFLINE_DEFAULT, "warm up")
 
 
