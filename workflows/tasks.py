@@ -4,7 +4,8 @@ Queues are given per message: each step goes to its run's priority queue; beat e
 theirs (the sweep runs on `high`).
 
 `execute_step` is acked late and rejected (so redelivered) if its worker dies; the claim in
-`engine.steps.execute_step` makes a second delivery a no-op.
+`engine.steps.execute_step` makes a second delivery a no-op. A quick step's successor may run
+in the same task (engine/follow_on.py).
 """
 
 import logging
@@ -21,9 +22,9 @@ logger = logging.getLogger(__name__)
     ignore_result=True,
 )
 def execute_step(step_run_id: int, lease_seconds: int | None = None) -> str:
-    from workflows.engine.steps import execute_step as run_step
+    from workflows.engine.follow_on import execute_with_follow_on
 
-    return run_step(step_run_id, lease_seconds)
+    return execute_with_follow_on(step_run_id, lease_seconds)
 
 
 @shared_task(name="workflows.sweep_leases", ignore_result=True)

@@ -308,6 +308,9 @@ ENGINE_LEASE_GRACE_SECONDS = env.float("ENGINE_LEASE_GRACE_SECONDS", default=15.
 ENGINE_STALE_QUEUED_SECONDS = env.float("ENGINE_STALE_QUEUED_SECONDS", default=600.0)
 # Retry delays grow as backoff * 2^(attempt-1), with jitter, up to this many seconds.
 ENGINE_MAX_RETRY_DELAY_SECONDS = env.float("ENGINE_MAX_RETRY_DELAY_SECONDS", default=300.0)
+# A worker runs the next step of a chain itself, without the broker, while the message it took
+# has kept it under this many seconds (workflows/engine/follow_on.py); 0 turns it off.
+ENGINE_FOLLOW_ON_SECONDS = env.float("ENGINE_FOLLOW_ON_SECONDS", default=0.5)
 
 # --- Internationalization, static ---------------------------------------------------------
 LANGUAGE_CODE = "en-us"

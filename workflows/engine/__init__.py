@@ -7,6 +7,7 @@ messages only wake workers up.
 - graph.py: readiness and skip propagation, as pure functions
 - sweep.py: recovery of expired leases and lost messages
 - dispatch.py: how a queued step reaches a worker (Celery, or inline in this process)
+- follow_on.py: a worker runs the next step of a quick chain itself, without the broker
 - events.py: event payloads, sent on commit; llm.py: the door to the AI gateway
 """
 

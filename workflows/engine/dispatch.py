@@ -80,6 +80,10 @@ class InlineDispatcher:
     def revoke(self, task_ids: list[str]) -> None:
         """Nothing to do: a cancelled step's claim fails and the wake-up is dropped."""
 
+    def pending(self) -> list[Wakeup]:
+        """The wake-ups not run yet, in due order."""
+        return [wakeup for _, _, wakeup in sorted(self._heap)]
+
     def drain(self, after_each: Callable[[int], None] | None = None) -> None:
         from workflows.engine.steps import execute_step
 

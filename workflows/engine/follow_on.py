@@ -1,0 +1,68 @@
+"""Follow-on: a worker that finishes a quick step runs the step it queued next itself.
+
+Every step still goes through the database the same way: queued on commit, then claimed by
+the conditional UPDATE, with its lease. What a follow-on saves is the trip through the
+broker for one successor: its wake-up is kept in this process instead of being sent, and
+this worker claims it at once. Everything else a step queues (a diamond's other branches,
+retries with a delay) is sent to the queue as usual, so branches still run in parallel.
+
+A worker follows on only while the message it took has kept it under
+ENGINE_FOLLOW_ON_SECONDS: quick steps (templates, analysis, cached or fast models) run back
+to back, while a slow model call hands its successor to the queue, where a higher-priority
+run's step may come first. 0 turns it off.
+
+If the worker dies between the commit and the claim, the successor is queued with no message
+on its way: the lease sweep re-sends queued steps that nobody claimed (see sweep.py).
+"""
+
+import time
+
+from django.conf import settings
+
+from workflows.engine import dispatch
+from workflows.engine.dispatch import Wakeup
+
+
+class KeepOne:
+    """A dispatcher that keeps the first wake-up due now for this worker (until `deadline`)
+    and passes everything else to `inner`."""
+
+    def __init__(self, inner, deadline: float):
+        self.inner = inner
+        self.deadline = deadline
+        self.kept: Wakeup | None = None
+
+    def send(self, wakeups: list[Wakeup]) -> None:
+        if self.kept is None and time.monotonic() < self.deadline:
+            for wakeup in wakeups:
+                if not wakeup.countdown:
+                    self.kept = wakeup
+                    wakeups = [other for other in wakeups if other is not wakeup]
+                    break
+        if wakeups:
+            self.inner.send(wakeups)
+
+    def revoke(self, task_ids: list[str]) -> None:
+        self.inner.revoke(task_ids)
+
+
+def execute_with_follow_on(step_run_id: int, lease_seconds: int | None = None) -> str:
+    """`execute_step`, then the successors it keeps, while within the time allowed; returns
+    what happened to the first step."""
+    from workflows.engine.steps import execute_step
+
+    deadline = time.monotonic() + settings.ENGINE_FOLLOW_ON_SECONDS
+    first = None
+    wakeup: Wakeup | None = Wakeup(step_run_id, "", "", lease_seconds=lease_seconds)
+    while wakeup is not None:
+        keeper = KeepOne(dispatch.current(), deadline)
+        try:
+            with dispatch.use(keeper):
+                outcome = execute_step(wakeup.step_run_id, wakeup.lease_seconds)
+        except BaseException:
+            if keeper.kept is not None:  # committed, so it must reach a worker
+                keeper.inner.send([keeper.kept])
+            raise
+        first = first or outcome
+        wakeup = keeper.kept
+    return first
