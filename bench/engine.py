@@ -294,6 +294,7 @@ def main() -> None:
                 if args.kind == "generate"
                 else "transform (template only, no model)",
                 "steps_per_chain": STEPS,
+                "follow_on_seconds": settings.ENGINE_FOLLOW_ON_SECONDS,
                 "sequential_chains": args.runs,
                 "parallel_chains": args.parallel,
                 "median_overhead_ms": ms(statistics.median(overhead)),

@@ -53,16 +53,16 @@ def execute_with_follow_on(step_run_id: int, lease_seconds: int | None = None) -
 
     deadline = time.monotonic() + settings.ENGINE_FOLLOW_ON_SECONDS
     first = None
-    wakeup: Wakeup | None = Wakeup(step_run_id, "", "", lease_seconds=lease_seconds)
-    while wakeup is not None:
+    step: tuple[int, int | None] | None = (step_run_id, lease_seconds)
+    while step is not None:
         keeper = KeepOne(dispatch.current(), deadline)
         try:
             with dispatch.use(keeper):
-                outcome = execute_step(wakeup.step_run_id, wakeup.lease_seconds)
+                outcome = execute_step(*step)
         except BaseException:
-            if keeper.kept is not None:  # committed, so it must reach a worker
+            if keeper.kept is not None:  # queued by a commit: it must reach a worker
                 keeper.inner.send([keeper.kept])
             raise
         first = first or outcome
-        wakeup = keeper.kept
+        step = (keeper.kept.step_run_id, keeper.kept.lease_seconds) if keeper.kept else None
     return first
