@@ -1,6 +1,7 @@
 """Durability: `kill -9` of a worker in the middle of a step loses nothing and duplicates
 nothing. A new worker and the lease sweep finish the run with one document per step."""
 
+import re
 import signal
 import uuid
 
@@ -133,4 +134,57 @@ def test_kill_9_during_a_slow_model_call(user, workspace, tmp_path):
     assert sorted(Document.objects.filter(run=run).values_list("step_key", flat=True)) == [
         "draft",
         "final",
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_kill_9_during_a_step_that_followed_on(user, workspace, tmp_path):
+    """A quick step's successor runs in the same task (follow-on), not from a message of its
+    own: killed there, it is recovered the same way, and the quick step is not run again."""
+    definition = {
+        "name": "Quick then slow",
+        "inputs": [],
+        "steps": [
+            {"key": "outline", "kind": "transform", "prompt": "# Outline"},
+            {
+                "key": "draft",
+                "kind": "generate",
+                "prompt": "Draft from {{ steps.outline.output }}",
+                "parameters": {"latency_ms": 1500},
+                "timeout": 2,
+            },
+        ],
+    }
+    workflow = make_workflow(user, workspace, definition)
+    log = tmp_path / "first.log"
+    first = start_worker_process(concurrency=1, log_path=log, **WORKER_ENV)
+    try:
+        run = start_run(actor=Actor(user), workflow=workflow, inputs={})
+        wait_until(
+            lambda: StepRun.objects.filter(run=run, key="draft", status="running").exists(),
+            timeout=60,
+            message="the followed-on model call to start",
+        )
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=30)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    received = re.findall(r"Task workflows\.execute_step\[\w+\] received", log.read_text())
+    assert len(received) == 1  # one message, outline's: draft followed on
+
+    second = start_worker_process(concurrency=2, log_path=tmp_path / "second.log", **WORKER_ENV)
+    try:
+        wait_until(lambda: sweep_leases()["requeued"], timeout=30, message="the sweep")
+        run = wait_for_run(run, timeout=60)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(timeout=30)
+
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    steps = {s.key: s for s in StepRun.objects.filter(run=run)}
+    assert (steps["outline"].attempts, steps["draft"].attempts) == (1, 2)
+    assert sorted(Document.objects.filter(run=run).values_list("step_key", flat=True)) == [
+        "draft",
+        "outline",
     ]
