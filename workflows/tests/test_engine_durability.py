@@ -41,6 +41,36 @@ def _blocked_document_writers() -> int:
         return cursor.fetchone()[0]
 
 
+def _start_and_kill_mid_step(user, workflow, log, key: str, inputs: dict):
+    """Start a run with one worker, and kill -9 that worker once step `key` is running."""
+    first = start_worker_process(concurrency=1, log_path=log, **WORKER_ENV)
+    try:
+        run = start_run(actor=Actor(user), workflow=workflow, inputs=inputs)
+        wait_until(
+            lambda: StepRun.objects.filter(run=run, key=key, status="running").exists(),
+            timeout=60,
+            message=f"{key} to be running",
+        )
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=30)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    return run
+
+
+def _recover(run, tmp_path):
+    """A new worker, and the beat job's work done here: once the lease expires, the sweep
+    queues the killed step again; the run then finishes."""
+    second = start_worker_process(concurrency=2, log_path=tmp_path / "second.log", **WORKER_ENV)
+    try:
+        wait_until(lambda: sweep_leases()["requeued"], timeout=30, message="the sweep")
+        return wait_for_run(run, timeout=60)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(timeout=30)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_kill_9_mid_step_then_a_new_worker_and_the_sweep_finish_the_run(user, workspace, tmp_path):
     if connection.vendor != "postgresql":
@@ -69,14 +99,7 @@ def test_kill_9_mid_step_then_a_new_worker_and_the_sweep_finish_the_run(user, wo
     assert not Document.objects.filter(run=run).exists()
     assert StepRun.objects.get(pk=s1.pk).status == StepStatus.RUNNING
 
-    second = start_worker_process(concurrency=2, log_path=tmp_path / "second.log", **WORKER_ENV)
-    try:
-        # The beat job's work, done here: once the lease expires, s1 is queued again.
-        wait_until(lambda: sweep_leases()["requeued"], timeout=30, message="the sweep")
-        run = wait_for_run(run, timeout=60)
-    finally:
-        second.send_signal(signal.SIGTERM)
-        second.wait(timeout=30)
+    run = _recover(run, tmp_path)
 
     assert run.status == RunStatus.SUCCEEDED, run.error
     steps = {s.key: s for s in StepRun.objects.filter(run=run)}
@@ -105,28 +128,11 @@ def test_kill_9_during_a_slow_model_call(user, workspace, tmp_path):
         ],
     }
     workflow = make_workflow(user, workspace, slow)
-    first = start_worker_process(concurrency=1, log_path=tmp_path / "first.log", **WORKER_ENV)
-    try:
-        run = start_run(actor=Actor(user), workflow=workflow, inputs={"topic": uuid.uuid4().hex})
-        wait_until(
-            lambda: StepRun.objects.filter(run=run, key="draft", status="running").exists(),
-            timeout=60,
-            message="the model call to start",
-        )
-        first.send_signal(signal.SIGKILL)
-        first.wait(timeout=30)
-    finally:
-        if first.poll() is None:
-            first.kill()
+    inputs = {"topic": uuid.uuid4().hex}
+    run = _start_and_kill_mid_step(user, workflow, tmp_path / "first.log", "draft", inputs)
     assert not Document.objects.filter(run=run).exists()
 
-    second = start_worker_process(concurrency=2, log_path=tmp_path / "second.log", **WORKER_ENV)
-    try:
-        wait_until(lambda: sweep_leases()["requeued"], timeout=30, message="the sweep")
-        run = wait_for_run(run, timeout=60)
-    finally:
-        second.send_signal(signal.SIGTERM)
-        second.wait(timeout=30)
+    run = _recover(run, tmp_path)
 
     assert run.status == RunStatus.SUCCEEDED, run.error
     draft = StepRun.objects.get(run=run, key="draft")
@@ -157,29 +163,11 @@ def test_kill_9_during_a_step_that_followed_on(user, workspace, tmp_path):
     }
     workflow = make_workflow(user, workspace, definition)
     log = tmp_path / "first.log"
-    first = start_worker_process(concurrency=1, log_path=log, **WORKER_ENV)
-    try:
-        run = start_run(actor=Actor(user), workflow=workflow, inputs={})
-        wait_until(
-            lambda: StepRun.objects.filter(run=run, key="draft", status="running").exists(),
-            timeout=60,
-            message="the followed-on model call to start",
-        )
-        first.send_signal(signal.SIGKILL)
-        first.wait(timeout=30)
-    finally:
-        if first.poll() is None:
-            first.kill()
+    run = _start_and_kill_mid_step(user, workflow, log, "draft", {})
     received = re.findall(r"Task workflows\.execute_step\[\w+\] received", log.read_text())
     assert len(received) == 1  # one message, outline's: draft followed on
 
-    second = start_worker_process(concurrency=2, log_path=tmp_path / "second.log", **WORKER_ENV)
-    try:
-        wait_until(lambda: sweep_leases()["requeued"], timeout=30, message="the sweep")
-        run = wait_for_run(run, timeout=60)
-    finally:
-        second.send_signal(signal.SIGTERM)
-        second.wait(timeout=30)
+    run = _recover(run, tmp_path)
 
     assert run.status == RunStatus.SUCCEEDED, run.error
     steps = {s.key: s for s in StepRun.objects.filter(run=run)}
