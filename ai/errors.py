@@ -30,6 +30,13 @@ class RateLimited(TransientAIError):
     code = "provider_rate_limited"
     default_message = "The model provider is rate limiting requests; retry later."
 
+    def __init__(self, message: str | None = None, *, retry_after: float | None = None, **kw):
+        super().__init__(message, **kw)
+        # Seconds the provider asked us to wait (its Retry-After), when it said.
+        self.retry_after = retry_after
+        if retry_after is not None:
+            self.details = {**self.details, "retry_after_seconds": retry_after}
+
 
 class ProviderTimeout(TransientAIError):
     status_code = 504

@@ -287,7 +287,11 @@ def classify(exc: Exception, route: Route) -> errors.AIError:
     details = {"provider": route.provider, "model": route.model}
     status = getattr(exc, "status_code", None)
     if isinstance(exc, le.RateLimitError) or status == 429:
-        return errors.RateLimited(f"{route.provider} rate limited the request.", details=details)
+        return errors.RateLimited(
+            f"{route.provider} rate limited the request.",
+            details=details,
+            retry_after=retry_after(exc),
+        )
     if isinstance(exc, le.Timeout) or status in (408, 504):
         return errors.ProviderTimeout(f"{route.provider} did not answer in time.", details=details)
     if isinstance(exc, le.ContentPolicyViolationError) or _is_policy_refusal(exc):
@@ -326,6 +330,43 @@ def _is_policy_refusal(exc: BaseException | None) -> bool:
         exc = exc.__cause__ or exc.__context__
         seen += 1
     return False
+
+
+MAX_RETRY_AFTER_SECONDS = 3600.0
+
+
+def retry_after(exc: BaseException | None) -> float | None:
+    """The wait a provider's 429 asked for, in seconds: its `retry-after-ms` or `retry-after`
+    header (seconds or an HTTP date), looked for along the exception's cause chain (litellm
+    wraps the provider SDK's error). None when it did not say."""
+    seen = 0
+    while exc is not None and seen < 5:
+        response = getattr(exc, "response", None)
+        headers = getattr(response, "headers", None) or getattr(exc, "headers", None) or {}
+        try:
+            if headers.get("retry-after-ms"):
+                return _bounded(float(headers["retry-after-ms"]) / 1000)
+            if headers.get("retry-after"):
+                return _bounded(_seconds(headers["retry-after"]))
+        except (TypeError, ValueError):
+            return None
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return None
+
+
+def _seconds(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        from datetime import UTC, datetime  # noqa: PLC0415
+        from email.utils import parsedate_to_datetime  # noqa: PLC0415
+
+        return (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds()
+
+
+def _bounded(seconds: float) -> float:
+    return round(min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS), 3)
 
 
 def _short(exc: Exception, limit: int = 300) -> str:

@@ -41,7 +41,12 @@ class FakeOpenAI:
             def do_POST(self):  # noqa: N802 - http.server's name
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 fake.requests.append(
-                    {"path": self.path, "body": body, "auth": self.headers.get("Authorization")}
+                    {
+                        "path": self.path,
+                        "body": body,
+                        "auth": self.headers.get("Authorization"),
+                        "at": time.monotonic(),
+                    }
                 )
                 mode = fake.mode
                 if mode == "hang":

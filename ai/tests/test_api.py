@@ -207,6 +207,7 @@ def test_a_provider_failure_is_classified_never_a_500(alice_api, local_llm):
     local_llm.mode = "429"
     response = alice_api.post(GENERATE, {"prompt": "hi", "model": "local/tiny"}, format="json")
     assert_error(response, 429, "provider_rate_limited")
+    assert response["Retry-After"] == "1"  # the provider's own
     local_llm.mode = "hang"
     response = alice_api.post(
         GENERATE, {"prompt": "hi", "model": "local/tiny", "timeout": 0.3}, format="json"

@@ -73,6 +73,42 @@ def test_provider_errors_are_classified_and_recorded(
     assert (row.outcome, row.error_code, row.provider) == ("error", code, "local")
 
 
+def test_a_providers_retry_after_is_kept_with_its_429(local_llm, workspace):
+    local_llm.mode = "429"  # the server says Retry-After: 1
+    with pytest.raises(errors.RateLimited) as caught:
+        services.complete(workspace=workspace, prompt="hi", model="local/tiny")
+
+    assert caught.value.retry_after == 1.0
+    assert caught.value.details["retry_after_seconds"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({"retry-after": "7"}, 7.0),
+        ({"retry-after": "0.5"}, 0.5),
+        ({"retry-after-ms": "1500", "retry-after": "9"}, 1.5),
+        ({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}, 0.0),  # a date in the past
+        ({"retry-after": "99999999"}, 3600.0),  # capped
+        ({"retry-after": "soon"}, None),
+        ({}, None),
+    ],
+)
+def test_retry_after_headers_are_read_as_seconds(headers, seconds):
+    import httpx
+
+    from ai import gateway
+
+    response = httpx.Response(429, headers=headers)
+    try:
+        raise RuntimeError("wrapped")
+    except RuntimeError as inner:
+        inner.response = response
+        outer = ValueError("litellm's error")
+        outer.__cause__ = inner
+    assert gateway.retry_after(outer) == seconds
+
+
 def test_a_hanging_provider_times_out_as_transient(local_llm, workspace):
     local_llm.mode = "hang"
     with pytest.raises(errors.ProviderTimeout) as caught:

@@ -2,6 +2,7 @@
 `{"error": {"code": ..., "message": ..., "details": ...}}`."""
 
 import logging
+import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -47,7 +48,12 @@ def _validation_message(details: Any) -> str:
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, DomainError):
-        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
+        headers = {}
+        if getattr(exc, "retry_after", None) is not None:  # e.g. a provider's own 429
+            headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+        return Response(
+            error_body(exc.code, exc.message, exc.details), status=exc.status_code, headers=headers
+        )
     if isinstance(exc, Ratelimited):
         return Response(
             error_body("rate_limited", "Too many requests; slow down and retry later."),

@@ -14,10 +14,13 @@ from typing import Any
 class StepError(Exception):
     transient = False
 
-    def __init__(self, message: str, *, code: str = "step_failed"):
+    def __init__(
+        self, message: str, *, code: str = "step_failed", retry_after: float | None = None
+    ):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.retry_after = retry_after  # the provider's own "retry after" seconds, if it said
 
 
 class TransientStepError(StepError):
@@ -43,7 +46,7 @@ def _translate(exc: Exception, errors) -> StepError:
     code = getattr(exc, "code", "") or type(exc).__name__
     message = str(exc) or type(exc).__name__
     if isinstance(exc, errors.AIError) and exc.transient:
-        return TransientStepError(message, code=code)
+        return TransientStepError(message, code=code, retry_after=getattr(exc, "retry_after", None))
     return PermanentStepError(message, code=code)
 
 

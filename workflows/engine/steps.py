@@ -268,10 +268,13 @@ def _record(run: Run, step_run: StepRun, upstream: dict, outcome: Outcome, usage
     return outcome.status
 
 
-def retry_delay(backoff: float, attempt: int) -> float:
-    """Exponential backoff with jitter: backoff * 2^(attempt-1), times 0.5-1.5, capped."""
-    base = min(backoff * (2 ** max(attempt - 1, 0)), settings.ENGINE_MAX_RETRY_DELAY_SECONDS)
-    return base * random.uniform(0.5, 1.5)  # noqa: S311 - jitter, not security
+def retry_delay(backoff: float, attempt: int, *, at_least: float | None = None) -> float:
+    """Exponential backoff with jitter: backoff * 2^(attempt-1), times 0.5-1.5, capped; never
+    sooner than `at_least` (a provider's Retry-After), itself capped."""
+    cap = settings.ENGINE_MAX_RETRY_DELAY_SECONDS
+    base = min(backoff * (2 ** max(attempt - 1, 0)), cap)
+    delay = base * random.uniform(0.5, 1.5)  # noqa: S311 - jitter, not security
+    return max(delay, min(at_least or 0.0, cap))
 
 
 def _fail_or_retry(
@@ -290,7 +293,9 @@ def _fail_or_retry(
         mine.lease_expires_at = None
         if error.transient and mine.attempts < mine.max_attempts:
             delay = retry_delay(
-                float(spec.get("retry", {}).get("backoff_seconds", 2.0)), mine.attempts
+                float(spec.get("retry", {}).get("backoff_seconds", 2.0)),
+                mine.attempts,
+                at_least=error.retry_after,
             )
             mine.status = StepStatus.QUEUED
             mine.queued_at = now + timedelta(seconds=delay)  # when it is due

@@ -194,6 +194,16 @@ def test_a_transient_error_is_retried_with_backoff(celery_worker, scripted_llm, 
     assert StepRun.objects.get(run=run, key="after").status == StepStatus.SUCCEEDED
 
 
+def test_a_providers_retry_after_is_waited_for(celery_worker, scripted_llm, user, workspace):
+    server = scripted_llm("429", "ok")  # the 429 says Retry-After: 1; the step's backoff 0.1
+    workflow = local_workflow(user, workspace)
+    run = wait_for_run(start_run(actor=Actor(user), workflow=workflow, inputs=unique_topic()))
+
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    first, second = server.requests
+    assert second["at"] - first["at"] >= 1.0
+
+
 def test_transient_errors_past_the_step_limit_fail_the_run(
     celery_worker, scripted_llm, user, workspace
 ):
@@ -258,6 +268,13 @@ def test_workspace_token_budget_stops_the_next_model_step(celery_worker, user, w
     steps = {s.key: s for s in StepRun.objects.filter(run=run)}
     assert steps["one"].status == StepStatus.SUCCEEDED and steps["one"].tokens_in > 0
     assert steps["two"].status == StepStatus.FAILED and steps["two"].tokens_in == 0
+
+
+def test_a_retry_waits_at_least_what_the_provider_asked_up_to_the_cap(settings):
+    settings.ENGINE_MAX_RETRY_DELAY_SECONDS = 60
+    assert all(retry_delay(0.1, 1, at_least=5) == 5 for _ in range(20))
+    assert all(5 <= retry_delay(10, 1, at_least=1) <= 15 for _ in range(20))  # backoff longer
+    assert retry_delay(0.1, 1, at_least=3600) == 60
 
 
 def test_retry_delays_grow_exponentially_with_jitter(settings):
