@@ -5,6 +5,8 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
+# Requests run in threads of their own here: connections come from a pool (settings: DATABASES).
+os.environ.setdefault("DATABASE_POOL", "true")
 # Django must be set up before anything imports models (the WebSocket routes do).
 django_asgi_app = get_asgi_application()
 

@@ -93,6 +93,19 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'docchain.sqlite3'}"),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# The web process (config/asgi.py turns this on) serves each request from a thread of its own:
+# a persistent connection per thread would never be reused, and a burst of requests would
+# open connections until PostgreSQL refuses more. It borrows from a pool instead (Django's
+# psycopg pool; requests wait up to DATABASE_POOL_TIMEOUT for one). Celery workers keep one
+# persistent connection per process.
+DATABASE_POOL = env.bool("DATABASE_POOL", default=False)
+if DATABASE_POOL and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps them; Django requires 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
+        "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=20),
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web, worker and beat share one file: wait for locks instead of failing at once.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
