@@ -41,6 +41,11 @@ def step_ids(run) -> dict[str, int]:
     return dict(StepRun.objects.filter(run=run).values_list("key", "id"))
 
 
+def steps_of(run) -> list:
+    """What to print when an assertion on messages fails."""
+    return list(StepRun.objects.filter(run=run).values_list("key", "id", "attempts", "error"))
+
+
 @pytest.mark.integration
 def test_a_quick_chain_runs_to_the_end_on_one_message(celery_worker, settings, user, workspace):
     settings.ENGINE_FOLLOW_ON_SECONDS = 30  # however slow the machine running the tests
@@ -50,7 +55,7 @@ def test_a_quick_chain_runs_to_the_end_on_one_message(celery_worker, settings, u
 
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert documents_by_step(run)["s4"].content == "4 3 2 one go"
-    assert sent == [step_ids(run)["s1"]]  # s2..s4 followed on in the worker
+    assert sent == [step_ids(run)["s1"]], steps_of(run)  # s2..s4 followed on in the worker
 
 
 @pytest.mark.integration
@@ -62,7 +67,7 @@ def test_with_follow_on_off_every_step_is_a_message(celery_worker, settings, use
 
     assert run.status == RunStatus.SUCCEEDED, run.error
     ids = step_ids(run)
-    assert sent == [ids["s1"], ids["s2"], ids["s3"]]
+    assert sent == [ids["s1"], ids["s2"], ids["s3"]], steps_of(run)
 
 
 @pytest.mark.integration
@@ -84,7 +89,7 @@ def test_a_step_slower_than_the_allowance_hands_its_successor_to_the_queue(
 
     assert run.status == RunStatus.SUCCEEDED, run.error
     ids = step_ids(run)
-    assert sent == [ids["s1"], ids["s2"]]
+    assert sent == [ids["s1"], ids["s2"]], steps_of(run)
 
 
 @pytest.mark.integration
@@ -98,7 +103,8 @@ def test_a_diamonds_second_branch_still_goes_to_the_queue(celery_worker, setting
     ids = step_ids(run)
     # a is sent; of b and c one follows on and the other is a message of its own; d follows on
     # in whichever worker finishes the second of them.
-    assert sent[0] == ids["a"] and len(sent) == 2 and sent[1] in (ids["b"], ids["c"])
+    assert sent[0] == ids["a"] and len(sent) == 2, steps_of(run)
+    assert sent[1] in (ids["b"], ids["c"])
     docs = documents_by_step(run)
     assert parent_keys(docs["d"]) == {"b", "c"}
 
