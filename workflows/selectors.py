@@ -4,6 +4,7 @@ see (accounts.scoping): anything outside the caller's workspaces is simply not t
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
 from django.db.models import Avg, Count, Max, Prefetch, Q, QuerySet, Sum
 
@@ -19,6 +20,7 @@ from workflows.models import (
     Workflow,
     WorkflowVersion,
 )
+from workflows.search import SEARCH_CONFIG, document_vector
 
 # Lineage walks at most this many documents each way; the answer says when it stopped.
 LINEAGE_LIMIT = 1000
@@ -112,15 +114,14 @@ def search_documents(queryset: QuerySet[Document], q: str) -> QuerySet[Document]
     if not q:
         return queryset
     if connection.vendor == "postgresql":
-        from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
-
-        vector = SearchVector("title", weight="A", config="english") + SearchVector(
-            "content", weight="B", config="english"
-        )
-        query = SearchQuery(q, search_type="websearch", config="english")
+        vector = document_vector()
+        query = SearchQuery(q, search_type="websearch", config=SEARCH_CONFIG)
+        # The match is the GIN index's expression (workflows.search), so the planner can use
+        # the index; alias, not annotate: the vector is filtered on, never selected.
         return (
-            queryset.annotate(search=vector, rank=SearchRank(vector, query))
+            queryset.alias(search=vector)
             .filter(search=query)
+            .annotate(rank=SearchRank(vector, query))
             .order_by("-rank", "-created_at", "-id")
         )
     for term in q.split():

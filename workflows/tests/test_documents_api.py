@@ -142,6 +142,38 @@ def test_search_ranks_on_postgresql_and_matches_elsewhere(alice_api, diamond):
         assert ranked[0]["step_key"] == "kit"
 
 
+def test_search_keeps_to_the_callers_workspaces_and_the_other_filters(
+    alice_api, client_for, diamond, other_user, other_workspace
+):
+    their_run = make_run(make_workflow(other_user, other_workspace))
+    theirs = make_document(their_run, "brief", content="Their solar kettles")
+    url = "/api/v3/documents/"
+    found = alice_api.get(url, {"q": "solar kettles"}).json()["results"]
+    assert {d["id"] for d in found} == {diamond["brief"].id, diamond["blog"].id}
+    mallory = client_for(other_user).get(url, {"q": "solar kettles"}).json()["results"]
+    assert [d["id"] for d in mallory] == [theirs.id]
+    in_news = alice_api.get(url, {"q": "kettles", "step": "news"}).json()["results"]
+    assert [d["step_key"] for d in in_news] == ["news"]
+    assert alice_api.get(url, {"q": "   "}).json()["count"] == 4
+
+
+def test_search_syntax_and_tie_order_on_postgresql(alice_api, diamond):
+    if connection.vendor != "postgresql":
+        pytest.skip("web-search syntax and ranking: PostgreSQL only")
+    url = "/api/v3/documents/"
+
+    def keys(q):
+        return [d["step_key"] for d in alice_api.get(url, {"q": q}).json()["results"]]
+
+    # Equal ranks: newest first, as without a search.
+    assert keys("kettles") == ["news", "blog", "brief"]
+    assert keys('"kettles boiling"') == ["blog"]
+    assert keys("kettles -solar") == ["news"]
+    assert keys("tea or boiling") == ["news", "blog"]
+    # Stop words only, or stray operators: nothing found, not an error.
+    assert keys("the") == [] and keys('"(&!:*') == []
+
+
 def test_other_workspaces_documents_are_404(client_for, other_user, diamond):
     mallory = client_for(other_user)
     assert_error(mallory.get(f"/api/v3/documents/{diamond['kit'].id}/"), 404, "not_found")
