@@ -102,6 +102,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
     actor: Actor | None = None
     opened = False  # accepted and counted: disconnect() has something to undo
     expiry: asyncio.TimerHandle | None = None
+    renewal: asyncio.Task | None = None
     own_group: str | None = None
     key_group: str | None = None  # an API key's connections: told when the key is revoked
 
@@ -143,6 +144,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         await self.accept()
         self.stats.connection_opened(self.user_id)
         self.opened = True
+        self.renewal = asyncio.get_running_loop().create_task(self._renew_groups())
         if credential.expires_at is not None:
             # A connection lasts no longer than its credential: the client reconnects with a
             # new one.
@@ -166,6 +168,19 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
                 },
             },
         )
+
+    async def _renew_groups(self) -> None:
+        # channels-redis forgets a group's members after a day; a connection may live longer
+        # (an API key's), and must go on hearing of its user and key, revocations above all.
+        while True:
+            await asyncio.sleep(fanout.RENEW_SECONDS)
+            for group in (self.own_group, self.key_group):
+                if group is None:
+                    continue
+                try:
+                    await self.channel_layer.group_add(group, self.channel_name)
+                except Exception:
+                    logger.warning("realtime: renewing %s failed", group, exc_info=True)
 
     async def _credential_expired(self) -> None:
         if self.actor.api_key is not None:
@@ -193,6 +208,8 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.opened = False
         if self.expiry is not None:
             self.expiry.cancel()
+        if self.renewal is not None:
+            self.renewal.cancel()
         if self.writer is not None:
             self.writer.cancel()
         self.outbox.clear()

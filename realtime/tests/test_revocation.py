@@ -2,16 +2,18 @@
 test_end_to_end.py): a removed member's connections leave that workspace's topics and rooms at
 once, and an API key's connections close when the key is revoked or expires."""
 
+import asyncio
 from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
 from django.utils import timezone
 
 from accounts import services
 from accounts.models import ApiKey, Role, Workspace
 from accounts.scoping import Actor
-from realtime import events, groups
+from realtime import events, fanout, groups
 from realtime.consumers import CLOSE_UNAUTHENTICATED
 from realtime.tests.conftest import connected, request
 from workflows.tests.factories import make_run, make_workflow
@@ -191,3 +193,20 @@ async def test_an_api_key_connection_closes_when_the_key_expires(user, workspace
     keyed = await connected(query=f"api_key={secret}")
     assert (await request(keyed, {"type": "ping"}))["type"] == "pong"
     await closed_for(keyed, "api_key_expired")
+
+
+async def test_a_connection_older_than_the_layers_group_expiry_still_hears_revocations(
+    user, workspace, monkeypatch
+):
+    """channels-redis forgets group members after `group_expiry` (a day); an API key's
+    connection may outlive that. Here a layer that forgets after a second."""
+    layer = get_channel_layer()
+    monkeypatch.setattr(layer, "group_expiry", 1)
+    monkeypatch.setattr(fanout, "RENEW_SECONDS", 0.2)
+    api_key, secret = await sync_to_async(services.create_api_key)(
+        actor=Actor(user), workspace=workspace, name="long-lived", scopes=["read"]
+    )
+    keyed = await connected(query=f"api_key={secret}")
+    await asyncio.sleep(2.5)
+    await sync_to_async(services.revoke_api_key)(actor=Actor(user), api_key=api_key)
+    await closed_for(keyed, "api_key_revoked")
