@@ -5,6 +5,7 @@ class RealtimeConfig(AppConfig):
     name = "realtime"
 
     def ready(self) -> None:
-        from realtime import logs
+        from realtime import logs, revocation
 
         logs.install()
+        revocation.install()

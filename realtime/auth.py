@@ -30,7 +30,8 @@ class Refused(Exception):
 @dataclass(frozen=True)
 class Credential:
     actor: Actor
-    expires_at: float | None = None  # a JWT's `exp`: the connection ends with the token
+    # A JWT's `exp` or an API key's expiry date: the connection ends with the credential.
+    expires_at: float | None = None
 
 
 def _query(scope) -> dict[str, str]:
@@ -64,7 +65,8 @@ def _api_key_actor(raw: str, ip: str | None) -> Credential:
         api_key = authenticate_api_key(raw, ip=ip)
     except AuthenticationFailed as exc:
         raise Refused(str(exc)) from exc
-    return Credential(Actor(user=api_key.created_by, api_key=api_key))
+    expires_at = api_key.expiry_date.timestamp() if api_key.expiry_date else None
+    return Credential(Actor(user=api_key.created_by, api_key=api_key), expires_at=expires_at)
 
 
 def has_credential(scope) -> bool:

@@ -12,8 +12,11 @@ workspace: `workspace_id` defaults to the connection's own workspace (an API key
 else the user's personal one), so two workspaces' rooms of one name never meet.
 
 Every connection joins its user's group (`user.<id>`) and nothing else until it asks; each join
-is authorized when it is made. Bad messages, forbidden joins and limits get an `error` event and
-the connection stays open; a client that keeps exceeding the message rate is closed with 4429.
+is authorized when it is made, and remembers its workspace: when the user loses access to that
+workspace (`realtime.revocation`), the connection leaves what it joined there. A connection ends
+with its credential: a JWT's or API key's expiry, or the key's revocation. Bad messages,
+forbidden joins and limits get an `error` event and the connection stays open; a client that
+keeps exceeding the message rate is closed with 4429.
 """
 
 import asyncio
@@ -22,6 +25,8 @@ import logging
 import re
 import time
 from collections import OrderedDict, deque
+from dataclasses import dataclass
+from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -32,6 +37,7 @@ from accounts.scoping import Actor, memberships_for, role_in
 from config.errors import DomainError, NotFound
 from realtime import auth, errors, events, fanout, groups, topics
 from realtime.limits import TokenBucket
+from realtime.revocation import ACCESS_REVOKED, API_KEY_REVOKED
 from realtime.stats import process_stats
 
 logger = logging.getLogger(__name__)
@@ -60,6 +66,22 @@ def _require_member(actor: Actor, workspace_id: int) -> None:
         raise NotFound("No such workspace.", details={"workspace_id": workspace_id})
 
 
+@database_sync_to_async
+def _snapshot(topic: topics.Topic, actor: Actor, object_id: int) -> tuple[dict, int | None]:
+    """The topic's snapshot for the actor, and the workspace its object belongs to."""
+    return topic.snapshot(actor, object_id), topic.workspace_of(object_id)
+
+
+@dataclass(frozen=True)
+class Joined:
+    """A topic or room a connection is in: the workspace it belongs to (None: no workspace's),
+    and the event its leave is answered with."""
+
+    workspace_id: int | None
+    left_type: str
+    left_data: dict[str, Any]
+
+
 # Every connection in a group forwards the same event: serialize it once per process.
 _recent_texts: OrderedDict[str, str] = OrderedDict()
 
@@ -80,6 +102,9 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
     actor: Actor | None = None
     opened = False  # accepted and counted: disconnect() has something to undo
     expiry: asyncio.TimerHandle | None = None
+    renewal: asyncio.Task | None = None
+    own_group: str | None = None
+    key_group: str | None = None  # an API key's connections: told when the key is revoked
 
     # --- lifecycle ------------------------------------------------------------------------
     async def connect(self):
@@ -92,7 +117,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.actor = credential.actor
         self.user_id = self.actor.user.pk
         self.default_workspace_id = await _default_workspace_id(self.actor)
-        self.joined: set[str] = set()  # groups this connection asked for (topics, rooms)
+        self.joined: dict[str, Joined] = {}  # groups this connection asked for (topics, rooms)
         # Joins being authorized: their events wait here until the snapshot has been sent.
         self.pending: dict[str, list[dict]] = {}
         self.seen: OrderedDict[str, None] = OrderedDict()
@@ -113,14 +138,19 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.stats = process_stats()
         self.own_group = groups.user_group(self.user_id)
         await self.channel_layer.group_add(self.own_group, self.channel_name)
+        if self.actor.api_key is not None:
+            self.key_group = groups.api_key_group(self.actor.api_key.prefix)
+            await self.channel_layer.group_add(self.key_group, self.channel_name)
         await self.accept()
         self.stats.connection_opened(self.user_id)
         self.opened = True
+        self.renewal = asyncio.get_running_loop().create_task(self._renew_groups())
         if credential.expires_at is not None:
-            # A connection lasts no longer than its token: the client reconnects with a new one.
+            # A connection lasts no longer than its credential: the client reconnects with a
+            # new one.
             delay = max(0.0, credential.expires_at - time.time())
             self.expiry = asyncio.get_running_loop().call_later(
-                delay, lambda: asyncio.ensure_future(self._token_expired())
+                delay, lambda: asyncio.ensure_future(self._credential_expired())
             )
         await self.send_event(
             "connection.ready",
@@ -139,13 +169,33 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             },
         )
 
-    async def _token_expired(self) -> None:
-        await self.send_error(
-            DomainError(
-                "The access token has expired; reconnect with a new one.", code="token_expired"
-            )
-        )
-        await self.close(code=CLOSE_UNAUTHENTICATED, reason="token expired")
+    async def _renew_groups(self) -> None:
+        # channels-redis forgets a group's members after a day; a connection may live longer
+        # (an API key's), and must go on hearing of its user and key, revocations above all.
+        while True:
+            await asyncio.sleep(fanout.RENEW_SECONDS)
+            for group in (self.own_group, self.key_group):
+                if group is None:
+                    continue
+                try:
+                    await self.channel_layer.group_add(group, self.channel_name)
+                except Exception:
+                    logger.warning("realtime: renewing %s failed", group, exc_info=True)
+
+    async def _credential_expired(self) -> None:
+        if self.actor.api_key is not None:
+            await self._end(errors.ApiKeyExpired(), reason="api key expired")
+        else:
+            await self._end(errors.TokenExpired(), reason="token expired")
+
+    async def _end(self, error: DomainError, *, reason: str) -> None:
+        """The credential no longer holds: nothing more is sent but why, then the close."""
+        if self.closing:
+            return
+        self.closing = True
+        self.outbox.clear()
+        await self.send_error(error)
+        await self.close(code=CLOSE_UNAUTHENTICATED, reason=reason)
 
     def _connection_label(self) -> str:
         # The brief's clients send `connection_id`: a label for their logs, never an identity.
@@ -158,14 +208,18 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.opened = False
         if self.expiry is not None:
             self.expiry.cancel()
+        if self.renewal is not None:
+            self.renewal.cancel()
         if self.writer is not None:
             self.writer.cancel()
         self.outbox.clear()
         await self.channel_layer.group_discard(self.own_group, self.channel_name)
+        if self.key_group is not None:
+            await self.channel_layer.group_discard(self.key_group, self.channel_name)
         for group in (*self.joined, *self.pending):
             await self.hub.discard(group, self)
         self.stats.connection_closed(self.user_id, list(self.joined))
-        self.joined, self.pending = set(), {}
+        self.joined, self.pending = {}, {}
 
     # --- sending --------------------------------------------------------------------------
     async def send_json(self, event: dict) -> None:
@@ -184,14 +238,52 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         if message["type"] == events.CHANNEL_MESSAGE_TYPE:
             # Channels runs close_old_connections() in a thread before every handler; this one
             # never touches the database, so skip that hop.
-            self.deliver(message)
+            group = message.get("group")
+            if group is not None and group in (self.own_group, self.key_group):
+                await self._own_events(message)
+            else:
+                self.deliver(message)
         else:
             await super().dispatch(message)
 
+    async def _own_events(self, message: dict) -> None:
+        """The user's or the key's events (only these come here; topics and rooms come through
+        the hub). Revocations are acted on in order with the rest. Channels handles one message
+        at a time, so a join being authorized finishes, and is recorded, before a revocation
+        sent after it is read."""
+        for event in message["events"]:
+            if self.closing:
+                return
+            kind = event.get("type")
+            if kind == API_KEY_REVOKED and message["group"] == self.key_group:
+                await self._end(errors.ApiKeyRevoked(), reason="api key revoked")
+            elif kind == ACCESS_REVOKED and message["group"] == self.own_group:
+                await self._access_revoked(event)
+            else:
+                self._queue(event)
+
+    async def _access_revoked(self, event: dict) -> None:
+        workspace_id = event["data"]["workspace_id"]
+        api_key = self.actor.api_key
+        if api_key is not None:
+            # A key reaches its workspace only: its owner's other workspaces are not its news.
+            if api_key.workspace_id == workspace_id:  # and without its owner it is unusable
+                await self._end(
+                    errors.ApiKeyRevoked("The API key's owner is no longer in its workspace."),
+                    reason="api key revoked",
+                )
+            return
+        for group, joined in list(self.joined.items()):
+            if joined.workspace_id == workspace_id:
+                await self._leave(group)
+                data = {**joined.left_data, "reason": "access_revoked"}
+                self._queue(events.make_event(joined.left_type, data))
+        self._queue(event)
+
     def deliver(self, message: dict) -> None:
-        """A `realtime.event` message for this connection (from the hub, or from its own user
-        group): queue its events to be sent as they are, each once, if the connection is
-        (still) in that group."""
+        """A `realtime.event` message for this connection (from the hub: a topic's or a room's):
+        queue its events to be sent as they are, each once, if the connection is (still) in
+        that group."""
         if self.closing:
             return
         group = message.get("group")
@@ -318,7 +410,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             self.pending[group] = []
             await self.hub.add(group, self)
         try:
-            snapshot = await database_sync_to_async(topic.snapshot)(self.actor, object_id)
+            snapshot, workspace_id = await _snapshot(topic, self.actor, object_id)
         except Exception as exc:
             if not rejoin:
                 del self.pending[group]
@@ -332,7 +424,9 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         await self.send_event(f"{topic.name}.snapshot", snapshot, ref)
         if not rejoin:
             held = self.pending.pop(group)
-            self.joined.add(group)
+            self.joined[group] = Joined(
+                workspace_id, f"{topic.name}.left", {topic.id_field: object_id}
+            )
             self.stats.joined(group)
             for message in held:
                 self.deliver(message)
@@ -343,8 +437,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         await self.send_event(f"{topic.name}.left", {topic.id_field: object_id}, ref)
 
     async def _leave(self, group: str) -> None:
-        if group in self.joined:
-            self.joined.discard(group)
+        if self.joined.pop(group, None) is not None:
             await self.hub.discard(group, self)
             self.stats.left(group)
 
@@ -368,7 +461,9 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         await _require_member(self.actor, workspace_id)
         if group not in self.joined:
             await self.hub.add(group, self)
-            self.joined.add(group)
+            self.joined[group] = Joined(
+                workspace_id, "room.left", {"room": room, "workspace_id": workspace_id}
+            )
             self.stats.joined(group)
         await self.send_event("room.joined", {"room": room, "workspace_id": workspace_id}, ref)
 

@@ -42,3 +42,23 @@ class NotInRoom(DomainError):
     status_code = 403
     code = "not_in_room"
     default_message = "Join the room before broadcasting to it."
+
+
+# The credential a connection authenticated with no longer holds: sent just before it is
+# closed with 4401.
+class TokenExpired(DomainError):
+    status_code = 401
+    code = "token_expired"
+    default_message = "The access token has expired; reconnect with a new one."
+
+
+class ApiKeyExpired(DomainError):
+    status_code = 401
+    code = "api_key_expired"
+    default_message = "The API key has expired."
+
+
+class ApiKeyRevoked(DomainError):
+    status_code = 401
+    code = "api_key_revoked"
+    default_message = "The API key has been revoked."

@@ -22,3 +22,8 @@ def run_group(run_id: int) -> str:
 
 def room_group(workspace_id: int, room: str) -> str:
     return f"room.{workspace_id}.{room}"
+
+
+def api_key_group(prefix: str) -> str:
+    """The connections that authenticated with one API key (its public prefix names it)."""
+    return f"api_key.{prefix}"

@@ -76,6 +76,20 @@ def run_snapshot(actor: Actor, run_id: int) -> dict:
     return {"run": _run_data(run, _steps_by_run([run.pk])[run.pk])}
 
 
+def workflow_workspace_id(workflow_id: int) -> int | None:
+    return Workflow.objects.filter(pk=workflow_id).values_list("workspace_id", flat=True).first()
+
+
+def run_workspace_id(run_id: int) -> int | None:
+    return Run.objects.filter(pk=run_id).values_list("workspace_id", flat=True).first()
+
+
 def register() -> None:
-    register_topic("workflow", group=workflow_group, snapshot=workflow_snapshot)
-    register_topic("run", group=run_group, snapshot=run_snapshot)
+    # `workspace_of` lets a connection drop the topic when its user leaves that workspace.
+    register_topic(
+        "workflow",
+        group=workflow_group,
+        snapshot=workflow_snapshot,
+        workspace_of=workflow_workspace_id,
+    )
+    register_topic("run", group=run_group, snapshot=run_snapshot, workspace_of=run_workspace_id)

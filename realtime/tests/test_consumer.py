@@ -383,7 +383,9 @@ def probe_topic():
             raise NotFound()
         return {"probe_id": object_id}
 
-    topics.register_topic("probe", group=lambda pk: f"probe.{pk}", snapshot=snapshot)
+    topics.register_topic(
+        "probe", group=lambda pk: f"probe.{pk}", snapshot=snapshot, workspace_of=lambda pk: None
+    )
     yield
     topics.unregister_topic("probe")
 

@@ -7,10 +7,12 @@ import urllib.request
 import uuid
 
 import pytest
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
+from accounts import services
 from accounts.models import Role
+from accounts.scoping import Actor
 from config.testing import start_worker_process, wait_until
 from realtime import events, groups
 from realtime.tasks import publish_test_event
@@ -209,6 +211,44 @@ def test_two_web_processes_share_rooms_and_count_each_other(
 
         wait_until(only_a_counted, timeout=30, message="the dead process to leave the stats")
         mallory.close()
+
+
+def test_access_removed_over_http_ends_on_the_live_server_at_once(
+    tmp_path, user, other_user, workspace, add_member, alice_api, redis_layer
+):
+    """The API process commits; its publisher tells the web process through Redis."""
+    add_member(workspace, other_user, Role.EDITOR)
+    _, secret = services.create_api_key(
+        actor=Actor(user), workspace=workspace, name="live", scopes=["read"]
+    )
+    join = {"type": "join_room", "room": "lobby", "workspace_id": workspace.pk}
+    with (
+        asgi_server(log_path=tmp_path / "web.log") as (base, _),
+        ws(base, user) as alice,
+        ws(base, other_user) as mallory,
+        ws(base, query=f"api_key={secret}") as keyed,
+    ):
+        for socket in (alice, mallory, keyed):
+            assert recv(socket)["type"] == "connection.ready"
+            socket.send(json.dumps(join))
+            assert recv(socket)["type"] == "room.joined"
+
+        removed = alice_api.delete(f"/api/v3/workspaces/{workspace.pk}/members/{other_user.pk}/")
+        assert removed.status_code == 204
+        left = recv(mallory)
+        assert left["type"] == "room.left" and left["data"]["reason"] == "access_revoked"
+        assert recv(mallory)["data"] == {"workspace_id": workspace.pk}
+        alice.send(json.dumps({**join, "type": "broadcast", "data": "after"}))
+        assert recv_until(keyed, "room.message")["data"]["data"] == "after"
+        with pytest.raises(TimeoutError):
+            mallory.recv(timeout=0.5)
+
+        prefix = secret.partition(".")[0]
+        assert alice_api.delete(f"/api/v3/security/api-keys/{prefix}/").status_code == 204
+        assert recv(keyed)["data"]["code"] == "api_key_revoked"
+        with pytest.raises(ConnectionClosed) as closed:
+            keyed.recv(timeout=10)
+        assert closed.value.rcvd.code == 4401
 
 
 def test_stats_need_authentication(tmp_path):

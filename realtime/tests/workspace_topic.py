@@ -22,4 +22,9 @@ def workspace_snapshot(actor: Actor, workspace_id: int) -> dict:
 
 
 def register() -> None:
-    topics.register_topic("workspace", group=groups.workspace_group, snapshot=workspace_snapshot)
+    topics.register_topic(
+        "workspace",
+        group=groups.workspace_group,
+        snapshot=workspace_snapshot,
+        workspace_of=lambda workspace_id: workspace_id,
+    )

@@ -1,0 +1,51 @@
+"""Access that ends while a WebSocket is open: the connection hears of it at once.
+
+Membership is checked when a topic or room is joined; these receivers tell the open
+connections when it no longer holds, once the change has committed:
+- a membership deleted (a member removed or leaving, a workspace or user deleted: the
+  cascade deletes memberships one by one, sending this signal) -> `access.revoked` to the
+  user's group: each of the user's connections drops what it joined in that workspace;
+- an API key revoked, expired by an edit, or deleted -> `api_key.revoked` to the key's
+  group: each connection that authenticated with it is closed.
+A role change keeps the membership (every role can read), so it is not one of these.
+
+Receivers rather than calls from `accounts.services`: accounts knows nothing of realtime, and
+the cascades above happen outside its services.
+"""
+
+from django.db.models.signals import post_delete, post_save
+
+from accounts.models import ApiKey, Membership
+from realtime import events, groups
+
+ACCESS_REVOKED = "access.revoked"
+API_KEY_REVOKED = "api_key.revoked"
+
+
+def _membership_deleted(sender, instance: Membership, **kwargs) -> None:
+    events.publish_on_commit(
+        ACCESS_REVOKED,
+        {"workspace_id": instance.workspace_id},
+        groups=[groups.user_group(instance.user_id)],
+    )
+
+
+def _api_key_ended(api_key: ApiKey) -> None:
+    events.publish_on_commit(
+        API_KEY_REVOKED, {"prefix": api_key.prefix}, groups=[groups.api_key_group(api_key.prefix)]
+    )
+
+
+def _api_key_saved(sender, instance: ApiKey, created: bool, **kwargs) -> None:
+    if instance.revoked or instance.has_expired:
+        _api_key_ended(instance)
+
+
+def _api_key_deleted(sender, instance: ApiKey, **kwargs) -> None:
+    _api_key_ended(instance)
+
+
+def install() -> None:
+    post_delete.connect(_membership_deleted, sender=Membership, dispatch_uid=ACCESS_REVOKED)
+    post_save.connect(_api_key_saved, sender=ApiKey, dispatch_uid=f"{API_KEY_REVOKED}.save")
+    post_delete.connect(_api_key_deleted, sender=ApiKey, dispatch_uid=f"{API_KEY_REVOKED}.delete")
