@@ -5,7 +5,7 @@ Prints ONE JSON line. Uses its own database (`docchain_bench` next to DATABASE_U
 created and migrated here and dropped at the end; worker logs go to var/bench/.
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/docchain REDIS_URL=redis://127.0.0.1:6379/6 \\
-        python bench/engine.py [--runs 40] [--parallel 30] [--kind generate|transform]
+        python bench/engine.py [--runs 40] [--parallel 100] [--kind generate|transform]
 
 A step's time is the gap between consecutive steps' finish times in a chain run alone (the
 queue hop, the claim, the step itself, its writes, its events and the successor's enqueue);
@@ -98,7 +98,7 @@ def start_worker(env: dict, log: Path) -> subprocess.Popen:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=40, help="chains run one at a time")
-    parser.add_argument("--parallel", type=int, default=30, help="chains started at once")
+    parser.add_argument("--parallel", type=int, default=100, help="chains started at once")
     parser.add_argument("--kind", choices=["generate", "transform"], default="generate")
     args = parser.parse_args()
 
