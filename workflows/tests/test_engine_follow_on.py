@@ -51,7 +51,9 @@ def test_a_quick_chain_runs_to_the_end_on_one_message(celery_worker, settings, u
     settings.ENGINE_FOLLOW_ON_SECONDS = 30  # however slow the machine running the tests
     workflow = make_workflow(user, workspace, chain(4))
     with step_messages() as sent:
-        run = wait_for_run(start_run(actor=Actor(user), workflow=workflow, inputs={"x": "go"}))
+        run = wait_for_run(
+            start_run(actor=Actor(user), workflow=workflow, inputs={"x": "go"}), timeout=60
+        )
 
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert documents_by_step(run)["s4"].content == "4 3 2 one go"
@@ -63,7 +65,7 @@ def test_with_follow_on_off_every_step_is_a_message(celery_worker, settings, use
     settings.ENGINE_FOLLOW_ON_SECONDS = 0
     workflow = make_workflow(user, workspace, chain(3))
     with step_messages() as sent:
-        run = wait_for_run(start_run(actor=Actor(user), workflow=workflow, inputs={}))
+        run = wait_for_run(start_run(actor=Actor(user), workflow=workflow, inputs={}), timeout=60)
 
     assert run.status == RunStatus.SUCCEEDED, run.error
     ids = step_ids(run)
@@ -85,7 +87,7 @@ def test_a_step_slower_than_the_allowance_hands_its_successor_to_the_queue(
     }
     workflow = make_workflow(user, workspace, slow)
     with step_messages() as sent:
-        run = wait_for_run(start_run(actor=Actor(user), workflow=workflow, inputs={}))
+        run = wait_for_run(start_run(actor=Actor(user), workflow=workflow, inputs={}), timeout=60)
 
     assert run.status == RunStatus.SUCCEEDED, run.error
     ids = step_ids(run)
@@ -97,7 +99,9 @@ def test_a_diamonds_second_branch_still_goes_to_the_queue(celery_worker, setting
     settings.ENGINE_FOLLOW_ON_SECONDS = 30
     workflow = make_workflow(user, workspace, DIAMOND)
     with step_messages() as sent:
-        run = wait_for_run(start_run(actor=Actor(user), workflow=workflow, inputs={"topic": "k"}))
+        run = wait_for_run(
+            start_run(actor=Actor(user), workflow=workflow, inputs={"topic": "k"}), timeout=60
+        )
 
     assert run.status == RunStatus.SUCCEEDED, run.error
     ids = step_ids(run)
