@@ -37,7 +37,7 @@ from accounts.scoping import Actor, memberships_for, role_in
 from config.errors import DomainError, NotFound
 from realtime import auth, errors, events, fanout, groups, topics
 from realtime.limits import TokenBucket
-from realtime.revocation import ACCESS_REVOKED, API_KEY_REVOKED
+from realtime.revocation import ACCESS_REVOKED, ACCOUNT_DISABLED, API_KEY_REVOKED
 from realtime.stats import process_stats
 
 logger = logging.getLogger(__name__)
@@ -259,6 +259,8 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
                 await self._end(errors.ApiKeyRevoked(), reason="api key revoked")
             elif kind == ACCESS_REVOKED and message["group"] == self.own_group:
                 await self._access_revoked(event)
+            elif kind == ACCOUNT_DISABLED and message["group"] == self.own_group:
+                await self._end(errors.AccountDisabled(), reason="account disabled")
             else:
                 self._queue(event)
 

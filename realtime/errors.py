@@ -58,6 +58,12 @@ class ApiKeyExpired(DomainError):
     default_message = "The API key has expired."
 
 
+class AccountDisabled(DomainError):
+    status_code = 401
+    code = "account_disabled"
+    default_message = "This account has been deactivated."
+
+
 class ApiKeyRevoked(DomainError):
     status_code = 401
     code = "api_key_revoked"

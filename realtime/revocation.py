@@ -6,7 +6,9 @@ connections when it no longer holds, once the change has committed:
   cascade deletes memberships one by one, sending this signal) -> `access.revoked` to the
   user's group: each of the user's connections drops what it joined in that workspace;
 - an API key revoked, expired by an edit, or deleted -> `api_key.revoked` to the key's
-  group: each connection that authenticated with it is closed.
+  group: each connection that authenticated with it is closed;
+- a user deactivated or deleted -> `account.disabled` to the user's group: each of their
+  connections, whatever its credential, is closed.
 A role change keeps the membership (every role can read), so it is not one of these.
 
 Receivers rather than calls from `accounts.services`: accounts knows nothing of realtime, and
@@ -15,11 +17,12 @@ the cascades above happen outside its services.
 
 from django.db.models.signals import post_delete, post_save
 
-from accounts.models import ApiKey, Membership
+from accounts.models import ApiKey, Membership, User
 from realtime import events, groups
 
 ACCESS_REVOKED = "access.revoked"
 API_KEY_REVOKED = "api_key.revoked"
+ACCOUNT_DISABLED = "account.disabled"
 
 
 def _membership_deleted(sender, instance: Membership, **kwargs) -> None:
@@ -45,7 +48,22 @@ def _api_key_deleted(sender, instance: ApiKey, **kwargs) -> None:
     _api_key_ended(instance)
 
 
+def _account_ended(user_id: int) -> None:
+    events.publish_on_commit(ACCOUNT_DISABLED, {}, groups=[groups.user_group(user_id)])
+
+
+def _user_saved(sender, instance: User, created: bool, **kwargs) -> None:
+    if not instance.is_active:
+        _account_ended(instance.pk)
+
+
+def _user_deleted(sender, instance: User, **kwargs) -> None:
+    _account_ended(instance.pk)
+
+
 def install() -> None:
     post_delete.connect(_membership_deleted, sender=Membership, dispatch_uid=ACCESS_REVOKED)
     post_save.connect(_api_key_saved, sender=ApiKey, dispatch_uid=f"{API_KEY_REVOKED}.save")
     post_delete.connect(_api_key_deleted, sender=ApiKey, dispatch_uid=f"{API_KEY_REVOKED}.delete")
+    post_save.connect(_user_saved, sender=User, dispatch_uid=f"{ACCOUNT_DISABLED}.save")
+    post_delete.connect(_user_deleted, sender=User, dispatch_uid=f"{ACCOUNT_DISABLED}.delete")

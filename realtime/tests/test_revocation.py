@@ -210,3 +210,15 @@ async def test_a_connection_older_than_the_layers_group_expiry_still_hears_revoc
     await asyncio.sleep(2.5)
     await sync_to_async(services.revoke_api_key)(actor=Actor(user), api_key=api_key)
     await closed_for(keyed, "api_key_revoked")
+
+
+async def test_a_deactivated_users_connections_close_and_others_stay(user, other_user):
+    alice, mallory = await connected(user), await connected(other_user)
+
+    other_user.is_active = False
+    await sync_to_async(other_user.save)()
+
+    await closed_for(mallory, "account_disabled")
+    pong = await request(alice, {"type": "ping"})
+    assert pong["type"] == "pong"
+    await alice.disconnect()
