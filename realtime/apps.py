@@ -5,7 +5,8 @@ class RealtimeConfig(AppConfig):
     name = "realtime"
 
     def ready(self) -> None:
-        from realtime import logs, revocation
+        from realtime import logs, revocation, workspace_topic
 
         logs.install()
         revocation.install()
+        workspace_topic.register()

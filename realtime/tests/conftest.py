@@ -1,21 +1,11 @@
 import json
 
-import pytest
 from channels.testing import WebsocketCommunicator
 from rest_framework_simplejwt.tokens import AccessToken
 
-from realtime import topics
 from realtime.routing import websocket_application
-from realtime.tests import workspace_topic
 
 WS_PATH = "/api/v3/ws/ws"
-
-
-@pytest.fixture
-def workspace_topic_registered():
-    workspace_topic.register()
-    yield
-    topics.unregister_topic("workspace")
 
 
 def token_for(user) -> str:

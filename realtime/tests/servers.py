@@ -16,7 +16,7 @@ from config.testing import BASE_DIR, child_env, free_port, wait_until
 from realtime.tests.conftest import token_for
 from workflows import authoring
 
-APP = "realtime.tests.asgi:application"  # the project's app plus the tests' "workspace" topic
+APP = "config.asgi:application"
 
 
 def _alive(base: str) -> bool:

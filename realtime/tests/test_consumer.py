@@ -177,7 +177,7 @@ async def test_binary_frames_and_oversize_messages_are_errors(user, settings):
 
 
 # --- topics ---------------------------------------------------------------------------------
-async def test_join_topic_sends_a_snapshot_then_events(user, workspace, workspace_topic_registered):
+async def test_join_topic_sends_a_snapshot_then_events(user, workspace):
     client = await connected(user)
     snapshot = await request(client, {"type": "join_workspace", "workspace_id": workspace.pk})
     assert snapshot["type"] == "workspace.snapshot"
@@ -192,9 +192,7 @@ async def test_join_topic_sends_a_snapshot_then_events(user, workspace, workspac
     await client.disconnect()
 
 
-async def test_join_of_another_workspaces_object_is_an_error_not_a_close(
-    user, other_workspace, workspace_topic_registered
-):
+async def test_join_of_another_workspaces_object_is_an_error_not_a_close(user, other_workspace):
     client = await connected(user)
     error = await request(client, {"type": "join_workspace", "workspace_id": other_workspace.pk})
     assert error["type"] == "error" and error["data"]["code"] == "not_found"
@@ -205,7 +203,7 @@ async def test_join_of_another_workspaces_object_is_an_error_not_a_close(
     await client.disconnect()
 
 
-async def test_join_with_a_bad_id_is_an_error(user, workspace_topic_registered):
+async def test_join_with_a_bad_id_is_an_error(user):
     client = await connected(user)
     for bad in ("1", 0, -3, True, None):
         error = await request(client, {"type": "join_workspace", "workspace_id": bad})
@@ -213,7 +211,7 @@ async def test_join_with_a_bad_id_is_an_error(user, workspace_topic_registered):
     await client.disconnect()
 
 
-async def test_after_leave_no_more_events(user, workspace, workspace_topic_registered):
+async def test_after_leave_no_more_events(user, workspace):
     client = await connected(user)
     await request(client, {"type": "join_workspace", "workspace_id": workspace.pk})
     left = await request(client, {"type": "leave_workspace", "workspace_id": workspace.pk})
@@ -223,9 +221,7 @@ async def test_after_leave_no_more_events(user, workspace, workspace_topic_regis
     await client.disconnect()
 
 
-async def test_an_event_sent_to_two_joined_groups_arrives_once(
-    user, workspace, workspace_topic_registered
-):
+async def test_an_event_sent_to_two_joined_groups_arrives_once(user, workspace):
     client = await connected(user)
     await request(client, {"type": "join_workspace", "workspace_id": workspace.pk})
     sent = await events.apublish(

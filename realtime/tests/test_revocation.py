@@ -123,9 +123,7 @@ async def test_a_member_who_leaves_hears_no_more_of_the_workflow_on_any_connecti
         await client.disconnect()
 
 
-async def test_deleting_a_workspace_revokes_every_members_access_and_its_keys(
-    user, other_user, workspace_topic_registered
-):
+async def test_deleting_a_workspace_revokes_every_members_access_and_its_keys(user, other_user):
     team = await sync_to_async(services.create_workspace)(creator=user, name="Team")
     await sync_to_async(services.add_member)(
         actor=Actor(user), workspace=team, identifier="mallory", role=Role.VIEWER

@@ -1,7 +1,9 @@
-"""A real topic for the tests: a workspace and its members, on `workspace.<id>`.
+"""The "workspace" topic: `join_workspace` gets the workspace and its members, then every event
+published to `workspace.<id>`: all of its runs, steps, documents and background tasks, for a
+dashboard of the whole workspace. Members only (any role); another workspace is NotFound.
 
-The workflows app registers "workflow" and "run" the same way; the realtime tests cannot wait
-for it, and must not depend on a domain app.
+Registered by realtime itself (it needs only accounts); the workflows app registers "workflow"
+and "run" the same way.
 """
 
 from accounts.models import Membership, Role, Workspace
