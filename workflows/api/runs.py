@@ -220,21 +220,18 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceScop
 
     @extend_schema(request=DecisionSerializer, responses={200: RunDetailSerializer})
     def approve(self, request, pk=None, key=None):
-        serializer = DecisionSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        run = engine.approve_step(
-            actor=self.actor,
-            run=self.get_object(),
-            key=key,
-            comment=serializer.validated_data["comment"],
-        )
-        return self._respond(run)
+        return self._decide(engine.approve_step, request, key)
 
     @extend_schema(request=DecisionSerializer, responses={200: RunDetailSerializer})
     def reject(self, request, pk=None, key=None):
+        return self._decide(engine.reject_step, request, key)
+
+    def _decide(self, decision, request, key):
+        """An approval step's decision (`engine.approve_step` or `reject_step`), with its
+        comment."""
         serializer = DecisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        run = engine.reject_step(
+        run = decision(
             actor=self.actor,
             run=self.get_object(),
             key=key,
