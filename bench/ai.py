@@ -12,7 +12,6 @@ namespace; writes nothing outside var/.
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 import uuid
@@ -21,10 +20,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 
+from config.stats import percentile  # noqa: E402
+
 
 def percentiles(samples: list[float]) -> dict:
-    cuts = statistics.quantiles(samples, n=100, method="inclusive")
-    return {"p50": round(cuts[49], 3), "p95": round(cuts[94], 3)}
+    ordered = sorted(samples)
+    return {"p50": round(percentile(ordered, 0.50), 3), "p95": round(percentile(ordered, 0.95), 3)}
 
 
 def timed(call, n: int) -> list[float]:

@@ -37,13 +37,13 @@ def prepare(env: dict[str, str], workflows: int) -> str:
     from accounts.models import User
     from accounts.scoping import Actor
     from accounts.services import personal_workspace
-    from workflows import authoring
+    from workflows import services
     from workflows.models import Workflow
 
     user = User.objects.get(username="bench-ws")
     workspace = personal_workspace(user)
     for n in range(Workflow.objects.filter(workspace=workspace).count(), workflows):
-        authoring.create_workflow(
+        services.create_workflow(
             actor=Actor(user),
             workspace=workspace,
             definition={

@@ -31,6 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from config import stats  # noqa: E402
+
 os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.local"
 os.environ.setdefault("DEBUG", "False")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
@@ -43,7 +45,7 @@ STEPS = 10
 
 
 def percentile(samples: list[float], q: int) -> float:
-    return statistics.quantiles(samples, n=100, method="inclusive")[q - 1]
+    return stats.percentile(sorted(samples), q / 100)
 
 
 def chain_definition(kind: str) -> dict:
@@ -133,6 +135,7 @@ def main() -> None:
     from config.celery_app import app
     from workflows.authoring import create_workflow
     from workflows.engine import start_run
+    from workflows.engine.dispatch import CELERY
     from workflows.models import RUN_FINISHED, Run, StepRun
 
     app.control.purge()
@@ -152,8 +155,13 @@ def main() -> None:
             definition=chain_definition(args.kind),
         )
 
-        def launch() -> Run:
-            return start_run(actor=actor, workflow=workflow, inputs={"seed": uuid.uuid4().hex})
+        def launch(dispatcher=CELERY) -> Run:
+            return start_run(
+                actor=actor,
+                workflow=workflow,
+                inputs={"seed": uuid.uuid4().hex},
+                dispatcher=dispatcher,
+            )
 
         def wait(run_ids: list[int], timeout: float = 300, poll: float = 0.02) -> None:
             deadline = time.monotonic() + timeout
@@ -253,7 +261,7 @@ def main() -> None:
         # not move.
         from django.db import connection as db_connection
 
-        from workflows.engine.dispatch import InlineDispatcher, use
+        from workflows.engine.inline import InlineDispatcher
 
         statements = 0
 
@@ -265,11 +273,11 @@ def main() -> None:
         inline_runs = 5
         with db_connection.execute_wrapper(count):
             for _ in range(inline_runs):
-                with use(InlineDispatcher()) as dispatcher:
-                    run = launch()
-                    statements = 0  # the steps only, not starting the run
-                    dispatcher.drain()
-                    per_run = statements
+                dispatcher = InlineDispatcher()
+                run = launch(dispatcher)
+                statements = 0  # the steps only, not starting the run
+                dispatcher.drain()
+                per_run = statements
         transactions_per_step = 1  # the one that records the outcome (BEGIN ... COMMIT)
         statements_per_step = per_run / STEPS
     finally:

@@ -32,6 +32,9 @@ import uuid
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+from config import stats  # noqa: E402
+
 VAR = BASE_DIR / "var" / "bench"
 # As the Procfile runs it: per-message compression off (small JSON events gain little from it,
 # and it costs a zlib call per connection per event). BENCH_UVICORN_ARGS replaces these.
@@ -39,11 +42,8 @@ SERVER_ARGS = os.environ.get("BENCH_UVICORN_ARGS", "--ws-per-message-deflate fal
 
 
 def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
-    return ordered[index]
+    value = stats.percentile(sorted(values), q / 100)
+    return float("nan") if value is None else value
 
 
 def bench_env(run_id: str) -> dict[str, str]:
@@ -89,14 +89,14 @@ def prepare(env: dict[str, str]) -> tuple[str, int]:
     from accounts import services
     from accounts.models import User
     from accounts.scoping import Actor
-    from workflows import authoring
+    from workflows import services as workflow_services
 
     user = User.objects.filter(username="bench-ws").first() or services.register_user(
         username="bench-ws", password=f"Bench-{uuid.uuid4().hex}", email="bench@example.com"
     )
     token = AccessToken.for_user(user)
     token.set_exp(lifetime=__import__("datetime").timedelta(hours=1))
-    workflow = authoring.create_workflow(
+    workflow = workflow_services.create_workflow(
         actor=Actor(user),
         workspace=services.personal_workspace(user),
         definition={"name": "Fan-out", "steps": [{"key": "a", "kind": "transform", "prompt": "x"}]},

@@ -8,7 +8,6 @@ while it ran stays cancelled whatever the function returns.
 
 import json
 import logging
-import random
 import time
 import traceback
 from datetime import timedelta
@@ -18,6 +17,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
+from config.backoff import backoff_delay
 from tasks import dispatch, events
 from tasks.errors import TaskCancelled, TaskTimedOut, TransientTaskError
 from tasks.models import CLAIMABLE, BackgroundTask, Status
@@ -130,16 +130,6 @@ def _finish(record, status, started: float, *, result=None, error: str = "", tb:
     return status
 
 
-def retry_delay(*, attempt: int, backoff: float, retry_after: float | None = None) -> float:
-    """Seconds before retry number `attempt` (1 = the first retry): exponential, capped,
-    with jitter so a burst of failures does not come back as a burst."""
-    if retry_after is not None:
-        return max(0.0, float(retry_after))
-    base = settings.TASKS_RETRY_BASE_DELAY * backoff ** (attempt - 1)
-    capped = min(base, settings.TASKS_RETRY_MAX_DELAY)
-    return capped * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not cryptography
-
-
 def _retry_or_fail(record, backoff: float, started: float, exc: TransientTaskError) -> str:
     if record.attempts > record.max_retries:
         return _finish(
@@ -149,7 +139,13 @@ def _retry_or_fail(record, backoff: float, started: float, exc: TransientTaskErr
             error=f"Gave up after {record.attempts} attempt(s): {exc}",
             tb=traceback.format_exc(),
         )
-    delay = retry_delay(attempt=record.attempts, backoff=backoff, retry_after=exc.retry_after)
+    delay = backoff_delay(
+        attempt=record.attempts,
+        base=settings.TASKS_RETRY_BASE_DELAY,
+        factor=backoff,
+        cap=settings.TASKS_RETRY_MAX_DELAY,
+        at_least=exc.retry_after,
+    )
     now = timezone.now()
     run_after = now + timedelta(seconds=delay)
     message_id = dispatch.new_message_id()

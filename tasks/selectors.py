@@ -1,12 +1,12 @@
 """Reads: task records scoped to what the caller may see, and the numbers behind the stats."""
 
-import math
 from datetime import timedelta
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from accounts.scoping import Actor, scope_to_workspaces
+from config.stats import percentile
 from tasks.models import BackgroundTask, Status
 
 THROUGHPUT_WINDOWS = {"last_1_min": 1, "last_5_min": 5, "last_15_min": 15}
@@ -21,14 +21,6 @@ def tasks_for(actor: Actor) -> QuerySet[BackgroundTask]:
 
 def all_tasks() -> QuerySet[BackgroundTask]:
     return BackgroundTask.objects.all()
-
-
-def percentile(sorted_values: list[int], fraction: float) -> int | None:
-    """Nearest-rank percentile of an ascending list."""
-    if not sorted_values:
-        return None
-    rank = max(1, math.ceil(fraction * len(sorted_values)))
-    return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
 def task_stats(tasks: QuerySet[BackgroundTask]) -> dict:

@@ -6,7 +6,6 @@ from channels.layers import get_channel_layer
 
 from realtime import groups
 from tasks import registry, runner, services
-from tasks.errors import TransientTaskError
 from tasks.models import BackgroundTask, Status
 from tasks.registry import task_type
 
@@ -122,18 +121,6 @@ def test_transient_errors_schedule_a_retry_with_backoff(queued):
     assert runner.run(str(task.pk)) == Status.FAILED
     task.refresh_from_db()
     assert task.attempts == 2 and task.error.startswith("Gave up after 2 attempt(s)")
-
-
-def test_retry_delays_grow_and_jitter(settings):
-    settings.TASKS_RETRY_BASE_DELAY = 1.0
-    settings.TASKS_RETRY_MAX_DELAY = 10.0
-    for attempt, base in [(1, 1.0), (2, 2.0), (3, 4.0), (5, 10.0)]:
-        delays = {runner.retry_delay(attempt=attempt, backoff=2.0) for _ in range(20)}
-        assert all(base * 0.5 <= d <= base for d in delays)
-        assert len(delays) > 1  # jittered
-    assert runner.retry_delay(attempt=1, backoff=2.0, retry_after=7) == 7.0
-    with pytest.raises(TransientTaskError):
-        raise TransientTaskError("x", retry_after=1)
 
 
 def test_an_unknown_type_at_run_time_fails_cleanly(queued):
