@@ -8,7 +8,9 @@ from functools import cache
 
 from django.conf import settings
 
-from ai import errors
+from accounts.models import Role
+from accounts.scoping import Actor, require_role
+from ai import errors, services
 
 # VADER's own thresholds for its compound score.
 POSITIVE_AT = 0.05
@@ -108,8 +110,12 @@ def readability(text: str) -> dict:
         }
 
 
-def analyze_text(text: str, *, use_model: bool = False, workspace=None, user=None) -> dict:
-    """{"sentiment": {label, score}, "keywords": [...], "summary": str, "readability": {...}}."""
+def analyze_text(
+    text: str, *, use_model: bool = False, workspace=None, user=None, keep_usage=None
+) -> dict:
+    """{"sentiment": {label, score}, "keywords": [...], "summary": str, "readability": {...}}.
+
+    `keep_usage`: as for `services.complete` (the model call's record kept, not written)."""
     if not isinstance(text, str) or not text.strip():
         raise errors.InvalidInput("There is no text to analyze.", code="empty_text")
     if len(text) > settings.AI_MAX_ANALYZE_CHARS:
@@ -126,11 +132,21 @@ def analyze_text(text: str, *, use_model: bool = False, workspace=None, user=Non
         "readability": readability(text),
     }
     if use_model:
-        result.update(_from_model(text, workspace=workspace, user=user))
+        result.update(_from_model(text, workspace=workspace, user=user, keep_usage=keep_usage))
     else:
         result["keywords"] = keywords(text)
         result["summary"] = summary(text, top_keywords=result["keywords"])
     return result
+
+
+def analyze(*, actor: Actor, workspace, text: str, use_model: bool) -> dict:
+    """`analyze_text` for an API caller: any member without a model; with one, the caller must
+    be allowed to generate (`services.authorize_generation`)."""
+    if use_model:
+        services.authorize_generation(actor=actor, workspace=workspace)
+    else:
+        require_role(actor, workspace, Role.VIEWER)
+    return analyze_text(text, use_model=use_model, workspace=workspace, user=actor.user)
 
 
 MODEL_SCHEMA = {
@@ -148,9 +164,7 @@ MODEL_SCHEMA = {
 }
 
 
-def _from_model(text: str, *, workspace, user) -> dict:
-    from ai import services  # noqa: PLC0415 - services imports nothing from here
-
+def _from_model(text: str, *, workspace, user, keep_usage) -> dict:
     if workspace is None:
         raise errors.InvalidInput("use_model needs a workspace to record usage against.")
     result = services.complete(
@@ -162,6 +176,7 @@ def _from_model(text: str, *, workspace, user) -> dict:
         ),
         prompt=f"Summarize the text below and list its keywords.\n\n{text}",
         response_schema=MODEL_SCHEMA,
+        keep_usage=keep_usage,
     )
     return {
         "summary": result.data["summary"],

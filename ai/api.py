@@ -3,11 +3,8 @@
 import json
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.http import StreamingHttpResponse
-from django_ratelimit.core import get_usage
-from django_ratelimit.exceptions import Ratelimited
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, renderers
@@ -15,8 +12,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Role
-from accounts.scoping import Actor, require_role
+from accounts.scoping import Actor
 from ai import analysis, errors, providers, selectors, services
 from ai.filters import UsageRecordFilter
 from ai.models import UsageRecord
@@ -46,27 +42,6 @@ class EventStreamRenderer(renderers.BaseRenderer):
 
 def sse(event: str, data) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
-
-
-class GenerationRateLimited(Ratelimited):
-    def __init__(self, retry_after: int):
-        super().__init__()
-        self.retry_after = max(1, retry_after)
-
-
-def check_generation_rate(request, actor: Actor, workspace) -> None:
-    """Per user and per workspace, counted in the shared cache (django-ratelimit)."""
-    prefix = settings.AI_CACHE_PREFIX
-    limits = (
-        (f"{prefix}.generate.user", f"user:{actor.user.pk}", settings.AI_GENERATE_RATE_USER),
-        (f"{prefix}.generate.ws", f"ws:{workspace.pk}", settings.AI_GENERATE_RATE_WORKSPACE),
-    )
-    for group, value, rate in limits:
-        usage = get_usage(
-            request, group=group, key=lambda g, r, v=value: v, rate=rate, increment=True
-        )
-        if usage is not None and usage["should_limit"]:
-            raise GenerationRateLimited(usage["time_left"])
 
 
 def result_body(result) -> dict:
@@ -102,16 +77,12 @@ class GenerateView(APIView):
         serializer = GenerateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         params = dict(serializer.validated_data)
-        workspace = params.pop("workspace")
         streaming = params.pop("stream")
-        actor = Actor.from_request(request)
-        # Generation spends money: editors and above only.
-        require_role(actor, workspace, Role.EDITOR)
-        check_generation_rate(request, actor, workspace)
-        call = {"workspace": workspace, "user": request.user, **params}
+        # Errors before the first piece of a stream are plain 4xx/5xx.
+        answer = services.generate(actor=Actor.from_request(request), streaming=streaming, **params)
         if not streaming:
-            return Response(result_body(services.complete(**call)))
-        stream = services.stream(**call)  # errors before the first piece are plain 4xx/5xx
+            return Response(result_body(answer))
+        stream = answer
         events = _events(stream)
         if isinstance(request._request, ASGIRequest):
             # Django buffers a sync iterator whole under ASGI; hand it an async one.
@@ -153,15 +124,11 @@ class AnalyzeView(APIView):
         serializer = AnalyzeSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        workspace = data["workspace"]
-        actor = Actor.from_request(request)
-        if data["use_model"]:
-            require_role(actor, workspace, Role.EDITOR)
-            check_generation_rate(request, actor, workspace)
-        else:
-            require_role(actor, workspace, Role.VIEWER)
-        result = analysis.analyze_text(
-            data["text"], use_model=data["use_model"], workspace=workspace, user=request.user
+        result = analysis.analyze(
+            actor=Actor.from_request(request),
+            workspace=data["workspace"],
+            text=data["text"],
+            use_model=data["use_model"],
         )
         return Response(result)
 

@@ -2,7 +2,17 @@
 that is down, a reply that did not match the schema) or permanent (the same request will fail
 again). The workflow engine retries only `transient` ones."""
 
+from django_ratelimit.exceptions import Ratelimited
+
 from config.errors import DomainError
+
+
+class GenerationRateLimited(Ratelimited):
+    """Too many generations for one user or workspace (the API's 429, with Retry-After)."""
+
+    def __init__(self, retry_after: int):
+        super().__init__()
+        self.retry_after = max(1, retry_after)
 
 
 class AIError(DomainError):

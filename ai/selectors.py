@@ -6,12 +6,7 @@ from decimal import Decimal
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDate
 
-from accounts.scoping import Actor, scope_to_workspaces
 from ai.models import Outcome, UsageRecord
-
-
-def usage_for(actor: Actor) -> QuerySet[UsageRecord]:
-    return scope_to_workspaces(UsageRecord.objects.all(), actor)
 
 
 def usage_totals(*, workspace_id: int, since: datetime | None) -> dict:
@@ -26,7 +21,7 @@ def usage_totals(*, workspace_id: int, since: datetime | None) -> dict:
     )
     return {
         "tokens": int(totals["tokens"]),
-        "cost": float(totals["cost"]),
+        "cost": Decimal(totals["cost"]),
         "calls": totals["calls"],
     }
 

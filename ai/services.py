@@ -4,18 +4,20 @@ Each call writes its own UsageRecord (cached or not, failed or not) and raises t
 errors of ai.errors after recording. The record is written with the default connection: call
 these outside your own `transaction.atomic` block if a rollback there must not lose it. A
 caller that writes what a call produced in a transaction of its own (the workflow engine: a
-step's document and status) can have the record written there instead: see `usage_deferred`.
+step's document and status) passes `keep_usage=[]` and saves the records there with
+`save_usage`, so that both are written or neither is.
 """
 
 import logging
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.conf import settings
+from django_ratelimit.core import get_usage
 
+from accounts.models import Role
+from accounts.scoping import Actor, require_role
 from ai import cache as response_cache
 from ai import errors, gateway, providers, validation
 from ai.models import Outcome, UsageRecord
@@ -55,10 +57,12 @@ def complete(
     timeout: float | None = None,
     latency_ms: int | None = None,
     provider: str | None = None,
+    keep_usage: list[UsageRecord] | None = None,
 ) -> CompletionResult:
     """One completion: from the response cache when an identical request was answered within
     AI_CACHE_TTL (unless use_cache=False; the offline model is never cached), else from the
-    model. Raises ai.errors."""
+    model. Raises ai.errors. With `keep_usage` (a list), the call's UsageRecord is appended
+    there unsaved instead of being written (results then carry `usage_id=None`)."""
     started = time.perf_counter()
     workspace_id, user_id = _ids(workspace, user)
     request = None
@@ -80,7 +84,7 @@ def complete(
         )
         hit = response_cache.get(request.cache_key)
         if hit is not None:
-            return _finish(request, hit, started, cached=True)
+            return _finish(request, hit, started, cached=True, keep=keep_usage)
         reply = gateway.call(
             request.route,
             request.messages,
@@ -97,34 +101,48 @@ def complete(
             "cost": reply.cost,
             "finish_reason": reply.finish_reason,
         }
-        return _finish(request, stored, started, cached=False)
+        return _finish(request, stored, started, cached=False, keep=keep_usage)
     except errors.AIError as exc:
-        _record_failure(exc, workspace_id, user_id, request, model, provider, started)
+        _record_failure(
+            exc, workspace_id, user_id, request, model, provider, started, keep=keep_usage
+        )
         raise
 
 
-# The records of calls made inside `usage_deferred()`, waiting for `save_usage`.
-_deferred: ContextVar[list[UsageRecord] | None] = ContextVar("ai_deferred_usage", default=None)
-
-
-@contextmanager
-def usage_deferred() -> Iterator[list[UsageRecord]]:
-    """Inside this block, calls keep their UsageRecords, unsaved, in the list it yields,
-    instead of each writing its own in a transaction of its own. The caller saves them with
-    `save_usage` in the transaction that records the calls' results, so that both are
-    written or neither is; results carry `usage_id=None`."""
-    records: list[UsageRecord] = []
-    token = _deferred.set(records)
-    try:
-        yield records
-    finally:
-        _deferred.reset(token)
-
-
 def save_usage(records: list[UsageRecord]) -> None:
-    """Write the records that `usage_deferred` kept (inside the caller's transaction)."""
+    """Write the records a `complete(..., keep_usage=records)` call kept, inside the caller's
+    transaction."""
     if records:
         UsageRecord.objects.bulk_create(records)
+
+
+# --- The API's verbs: who may call a model, and how often -----------------------------------
+
+
+def authorize_generation(*, actor: Actor, workspace) -> None:
+    """A model call for an API caller spends money: editors and above only, within the
+    per-user and per-workspace rates (counted in the shared cache by django-ratelimit)."""
+    require_role(actor, workspace, Role.EDITOR)
+    prefix = settings.AI_CACHE_PREFIX
+    limits = (
+        (f"{prefix}.generate.user", f"user:{actor.user.pk}", settings.AI_GENERATE_RATE_USER),
+        (f"{prefix}.generate.ws", f"ws:{workspace.pk}", settings.AI_GENERATE_RATE_WORKSPACE),
+    )
+    for group, value, rate in limits:
+        # No request: the key is ours and the limit applies to every method.
+        usage = get_usage(None, group=group, key=lambda g, r, v=value: v, rate=rate, increment=True)
+        if usage is not None and usage["should_limit"]:
+            raise errors.GenerationRateLimited(usage["time_left"])
+
+
+def generate(
+    *, actor: Actor, workspace, streaming: bool = False, **call
+) -> "CompletionResult | CompletionStream":
+    """A model call on behalf of an API caller (`authorize_generation`); `call` holds the
+    other arguments of `complete` / `stream`."""
+    authorize_generation(actor=actor, workspace=workspace)
+    verb = stream if streaming else complete
+    return verb(workspace=workspace, user=actor.user, **call)
 
 
 def warm_up() -> None:
@@ -320,7 +338,13 @@ def _prepare(
 
 
 def _finish(
-    request: _Request, stored: dict, started: float, *, cached: bool, streamed: bool = False
+    request: _Request,
+    stored: dict,
+    started: float,
+    *,
+    cached: bool,
+    streamed: bool = False,
+    keep: list[UsageRecord] | None = None,
 ) -> CompletionResult:
     data = None
     if request.response_schema is not None:
@@ -340,6 +364,7 @@ def _finish(
         cost=cost,
         cached=cached,
         streamed=streamed,
+        keep=keep,
     )
     return CompletionResult(
         content=stored["content"],
@@ -357,7 +382,9 @@ def _finish(
     )
 
 
-def _record_failure(exc, workspace_id, user_id, request, model, provider, started, streamed=False):
+def _record_failure(
+    exc, workspace_id, user_id, request, model, provider, started, streamed=False, keep=None
+):
     if request is not None:
         workspace_id, user_id = request.workspace_id, request.user_id
         model, provider = request.route.model, request.route.provider
@@ -373,6 +400,7 @@ def _record_failure(exc, workspace_id, user_id, request, model, provider, starte
         started=started,
         streamed=streamed,
         error=(exc.code, exc.message),
+        keep=keep,
     )
 
 
@@ -389,6 +417,7 @@ def _record(
     cached: bool = False,
     streamed: bool = False,
     error: tuple[str, str] | None = None,
+    keep: list[UsageRecord] | None = None,
 ) -> UsageRecord:
     record = UsageRecord(
         workspace_id=workspace_id,
@@ -406,9 +435,8 @@ def _record(
         error_code=error[0][:60] if error else "",
         error_message=error[1][:500] if error else "",
     )
-    deferred = _deferred.get()
-    if deferred is None:
+    if keep is None:
         record.save(force_insert=True)
     else:
-        deferred.append(record)
+        keep.append(record)
     return record

@@ -58,7 +58,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return Response(
             error_body("rate_limited", "Too many requests; slow down and retry later."),
             status=status.HTTP_429_TOO_MANY_REQUESTS,
-            # A subclass may know when its window ends (ai.api.GenerationRateLimited does).
+            # A subclass may know when its window ends (ai.errors.GenerationRateLimited does).
             headers={
                 "Retry-After": str(
                     getattr(exc, "retry_after", None) or RATE_LIMIT_RETRY_AFTER_SECONDS
