@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.utils.html import format_html
 
-from workflows import authoring, scheduling
+from workflows import authoring, scheduling, services
 from workflows.definition import dump_yaml, parse_definition
 from workflows.errors import DefinitionError, InvalidSchedule
 from workflows.models import (
@@ -127,7 +127,7 @@ class WorkflowAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        authoring.version_row_edits(user=request.user, workflow=form.instance)
+        services.version_row_edits(user=request.user, workflow=form.instance)
 
     def delete_model(self, request, obj):
         scheduling.remove_periodic_tasks(obj.schedules.all())

@@ -15,7 +15,12 @@ from jsonschema import SchemaError
 from jsonschema.validators import validator_for
 
 from workflows.errors import DefinitionError, InvalidInputs
-from workflows.models import StepKind
+from workflows.models import (
+    DEFAULT_BACKOFF_SECONDS,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_TIMEOUT_SECONDS,
+    StepKind,
+)
 from workflows.templating import TemplateProblem, compile_template, references
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -49,8 +54,7 @@ PARAMETER_RULES = {
     "max_tokens": (int, 1, 100_000),
     "latency_ms": (int, 0, 600_000),  # the offline model's simulated latency
 }
-DEFAULT_RETRY = {"max_attempts": 3, "backoff_seconds": 2.0}
-DEFAULT_TIMEOUT = 120
+DEFAULT_RETRY = {"max_attempts": DEFAULT_MAX_ATTEMPTS, "backoff_seconds": DEFAULT_BACKOFF_SECONDS}
 MAX_STEPS = 100
 PROMPT_REQUIRED = {StepKind.GENERATE, StepKind.TRANSFORM}
 
@@ -86,7 +90,7 @@ class StepSpec:
     response_schema: dict | None = None
     max_attempts: int = DEFAULT_RETRY["max_attempts"]
     backoff_seconds: float = DEFAULT_RETRY["backoff_seconds"]
-    timeout: int = DEFAULT_TIMEOUT
+    timeout: int = DEFAULT_TIMEOUT_SECONDS
 
     def to_dict(self) -> dict:
         data: dict[str, Any] = {"key": self.key}
@@ -399,10 +403,10 @@ def _step(item: Any, index: int, keys: list[str], problems: _Problems) -> StepSp
             except SchemaError as exc:
                 report(f"'response_schema' is not a valid JSON Schema: {exc.message}")
     max_attempts, backoff = _retry(item.get("retry"), report)
-    timeout = item.get("timeout", DEFAULT_TIMEOUT)
+    timeout = item.get("timeout", DEFAULT_TIMEOUT_SECONDS)
     if isinstance(timeout, bool) or not isinstance(timeout, int) or not 1 <= timeout <= 3600:
         report("'timeout' must be whole seconds from 1 to 3600")
-        timeout = DEFAULT_TIMEOUT
+        timeout = DEFAULT_TIMEOUT_SECONDS
     return StepSpec(
         key=key,
         kind=kind,

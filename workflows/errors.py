@@ -17,11 +17,6 @@ class InvalidRunState(Conflict):
     code = "invalid_state"
 
 
-class BudgetExceeded(Conflict):
-    code = "budget_exceeded"
-    default_message = "This would go beyond the workspace's budget."
-
-
 class WorkflowInUse(Conflict):
     code = "workflow_in_use"
     default_message = "The workflow has runs in progress; cancel them or archive the workflow."

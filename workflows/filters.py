@@ -1,9 +1,10 @@
 """django-filter filtersets: workflows by status, documents by workflow, run and step, and a
-`q` search on both (documents: PostgreSQL full-text search, ranked)."""
+`q` search on both (documents: PostgreSQL full-text search, ranked); runs by workflow, status
+and trigger."""
 
 import django_filters
 
-from workflows.models import Document, Workflow, WorkflowStatus
+from workflows.models import Document, Run, RunStatus, Trigger, Workflow, WorkflowStatus
 from workflows.selectors import search_documents, search_workflows
 
 
@@ -31,3 +32,13 @@ class DocumentFilter(django_filters.FilterSet):
 
     def search(self, queryset, name, value):
         return search_documents(queryset, value)
+
+
+class RunFilter(django_filters.FilterSet):
+    workflow = django_filters.NumberFilter(field_name="workflow_id")
+    status = django_filters.ChoiceFilter(choices=RunStatus.choices)
+    trigger = django_filters.ChoiceFilter(choices=Trigger.choices)
+
+    class Meta:
+        model = Run
+        fields = ["workflow", "status", "trigger"]

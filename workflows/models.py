@@ -17,6 +17,12 @@ class WorkflowStatus(models.TextChoices):
     ARCHIVED = "archived", "Archived"
 
 
+# A step's defaults, here once: the definition's parser, the step rows and the engine use them.
+DEFAULT_MAX_ATTEMPTS = 3
+DEFAULT_BACKOFF_SECONDS = 2.0
+DEFAULT_TIMEOUT_SECONDS = 120
+
+
 class StepKind(models.TextChoices):
     GENERATE = "generate", "Generate (LLM)"
     TRANSFORM = "transform", "Transform (template only)"
@@ -132,9 +138,9 @@ class Step(models.Model):
     model = models.CharField(max_length=200, blank=True)
     parameters = models.JSONField(default=dict, blank=True)  # temperature, max_tokens, ...
     response_schema = models.JSONField(null=True, blank=True)
-    retry_max_attempts = models.PositiveSmallIntegerField(default=3)
-    retry_backoff_seconds = models.FloatField(default=2.0)
-    timeout_seconds = models.PositiveIntegerField(default=120)
+    retry_max_attempts = models.PositiveSmallIntegerField(default=DEFAULT_MAX_ATTEMPTS)
+    retry_backoff_seconds = models.FloatField(default=DEFAULT_BACKOFF_SECONDS)
+    timeout_seconds = models.PositiveIntegerField(default=DEFAULT_TIMEOUT_SECONDS)
 
     class Meta:
         ordering = ["position", "id"]
@@ -216,7 +222,7 @@ class StepRun(models.Model):
     task_id = models.CharField(max_length=64, blank=True)
     # Copied from the run's definition when the run starts, so a worker can claim the step
     # (its lease is this long) and fetch what it reads in its first two queries.
-    timeout_seconds = models.PositiveIntegerField(default=120)
+    timeout_seconds = models.PositiveIntegerField(default=DEFAULT_TIMEOUT_SECONDS)
     # Keys of the steps whose documents this step reads: its upstream ones (its parents) and
     # any its templates mention.
     context_keys = models.JSONField(default=list, blank=True)

@@ -1,13 +1,13 @@
 """The "workflow" and "run" realtime topics: `join_workflow` / `join_run` over the WebSocket
 get a snapshot of where things stand, then every event of that workflow or run.
 
-Snapshots read through the caller's workspaces (`accounts.scoping`), so another workspace's
+Snapshots read through the selectors (the caller's workspaces), so another workspace's
 workflow or run is NotFound, never a leak."""
 
-from accounts.scoping import Actor, scope_to_workspaces
-from config.errors import NotFound
+from accounts.scoping import Actor
 from realtime.groups import run_group, workflow_group
 from realtime.topics import register_topic
+from workflows import selectors
 from workflows.models import RUN_FINISHED, Run, StepRun, Workflow
 
 RECENT_RUNS = 20
@@ -47,9 +47,7 @@ def _run_data(run: Run, steps: list[dict]) -> dict:
 
 def workflow_snapshot(actor: Actor, workflow_id: int) -> dict:
     """The workflow, its unfinished runs and its most recent ones, with their steps."""
-    workflow = scope_to_workspaces(Workflow.objects.all(), actor).filter(pk=workflow_id).first()
-    if workflow is None:
-        raise NotFound("No such workflow.", details={"workflow_id": workflow_id})
+    workflow = selectors.get_workflow(actor, workflow_id)
     runs = list(Run.objects.filter(workflow=workflow).exclude(status__in=RUN_FINISHED)[:100])
     seen = {run.pk for run in runs}
     runs += [
@@ -70,9 +68,7 @@ def workflow_snapshot(actor: Actor, workflow_id: int) -> dict:
 
 
 def run_snapshot(actor: Actor, run_id: int) -> dict:
-    run = scope_to_workspaces(Run.objects.all(), actor).filter(pk=run_id).first()
-    if run is None:
-        raise NotFound("No such run.", details={"run_id": run_id})
+    run = selectors.get_run(actor, run_id)
     return {"run": _run_data(run, _steps_by_run([run.pk])[run.pk])}
 
 

@@ -7,10 +7,15 @@ from decimal import Decimal
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
 from django.db.models import Avg, Count, Max, Prefetch, Q, QuerySet, Sum
+from django.utils import timezone
 
-from accounts.scoping import Actor, scope_to_workspaces
+from accounts.models import Role, Workspace
+from accounts.scoping import Actor, require_role, scope_to_workspaces
+from ai import selectors as ai_selectors
 from config.errors import NotFound
+from config.stats import month_start, percentile
 from workflows.models import (
+    Budget,
     Document,
     Run,
     RunStatus,
@@ -45,7 +50,7 @@ def workflows_for(actor: Actor) -> QuerySet[Workflow]:
 def get_workflow(actor: Actor, pk) -> Workflow:
     workflow = scope_to_workspaces(Workflow.objects.all(), actor).filter(pk=pk).first()
     if workflow is None:
-        raise NotFound("No such workflow.")
+        raise NotFound("No such workflow.", details={"workflow_id": pk})
     return workflow
 
 
@@ -73,12 +78,17 @@ def runs_for(actor: Actor) -> QuerySet[Run]:
 def get_run(actor: Actor, pk) -> Run:
     run = runs_for(actor).filter(pk=pk).first()
     if run is None:
-        raise NotFound("No such run.")
+        raise NotFound("No such run.", details={"run_id": pk})
     return run
 
 
-def step_runs_for(actor: Actor) -> QuerySet[StepRun]:
-    return scope_to_workspaces(StepRun.objects.all(), actor, field="run__workspace")
+def run_detail(pk: int) -> Run:
+    """A run with what its detail shows (its steps and who decided them)."""
+    return (
+        Run.objects.select_related("created_by")
+        .prefetch_related("step_runs__decided_by")
+        .get(pk=pk)
+    )
 
 
 # --- Documents ------------------------------------------------------------------------------
@@ -89,13 +99,6 @@ def documents_for(actor: Actor) -> QuerySet[Document]:
     return scope_to_workspaces(Document.objects.all(), actor).prefetch_related(
         Prefetch("parents", queryset=Document.objects.only("id").order_by("id"))
     )
-
-
-def get_document(actor: Actor, pk) -> Document:
-    document = documents_for(actor).filter(pk=pk).first()
-    if document is None:
-        raise NotFound("No such document.")
-    return document
 
 
 def children_ids(document: Document) -> list[int]:
@@ -194,17 +197,29 @@ def lineage(actor: Actor, document: Document, *, limit: int = LINEAGE_LIMIT) -> 
     )
 
 
+# --- Budgets --------------------------------------------------------------------------------
+
+
+def get_budget(actor: Actor, workspace_id: int) -> Budget:
+    """The workspace's budget (members only; others get NotFound), or an unsaved one with no
+    limits."""
+    require_role(actor, workspace_id, Role.VIEWER)
+    return budget_of(Workspace.objects.get(pk=workspace_id))
+
+
+def budget_of(workspace: Workspace) -> Budget:
+    return Budget.objects.filter(workspace=workspace).first() or Budget(workspace=workspace)
+
+
+def month_to_date(workspace: Workspace) -> dict:
+    """What the workspace has used this (UTC) month, from the AI gateway's usage records: what
+    the engine enforces the budget against."""
+    since = month_start(timezone.now())
+    used = ai_selectors.usage_totals(workspace_id=workspace.pk, since=since)
+    return {"since": since, "cost": used["cost"], "tokens": used["tokens"]}
+
+
 # --- Analytics ------------------------------------------------------------------------------
-
-
-def _percentile(sorted_values: list[float], fraction: float) -> float | None:
-    """Linear interpolation between closest ranks (like PostgreSQL's percentile_cont)."""
-    if not sorted_values:
-        return None
-    position = (len(sorted_values) - 1) * fraction
-    low = int(position)
-    high = min(low + 1, len(sorted_values) - 1)
-    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
 
 
 def workflow_analytics(workflow: Workflow, *, since=None) -> dict:
@@ -247,8 +262,8 @@ def workflow_analytics(workflow: Workflow, *, since=None) -> dict:
         # Of the runs that finished succeeded or failed (cancelled runs are not counted).
         "success_rate": round(succeeded / finished, 4) if finished else None,
         "duration_seconds": {
-            "p50": _percentile(durations, 0.50),
-            "p95": _percentile(durations, 0.95),
+            "p50": percentile(durations, 0.50),
+            "p95": percentile(durations, 0.95),
             "mean": sum(durations) / len(durations) if durations else None,
             "sample": len(durations),
         },

@@ -11,14 +11,16 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.api.viewsets import WorkspaceField
+from workflows import selectors
 from workflows.authoring import current_definition
-from workflows.budgets import month_to_date
 from workflows.models import (
     Budget,
     Document,
     Priority,
+    Run,
     Schedule,
     Step,
+    StepRun,
     Workflow,
     WorkflowStatus,
     WorkflowVersion,
@@ -305,10 +307,114 @@ class BudgetSerializer(serializers.ModelSerializer):
         read_only_fields = ["workspace", "month_to_date", "updated_at"]
 
     def get_month_to_date(self, budget: Budget) -> dict:
-        usage = month_to_date(budget.workspace)
+        usage = selectors.month_to_date(budget.workspace)
         return {
             "since": usage["since"].isoformat(),
-            "cost": str(usage["cost"]),
+            "cost": f"{usage['cost'].normalize():f}",
             "tokens": usage["tokens"],
-            "source": usage["source"],
         }
+
+
+# --- Runs ---------------------------------------------------------------------------------
+
+
+class RunStepSerializer(serializers.ModelSerializer):
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = StepRun
+        fields = [
+            "key",
+            "kind",
+            "status",
+            "depends_on",
+            "attempts",
+            "max_attempts",
+            "model",
+            "tokens_in",
+            "tokens_out",
+            "cost",
+            "latency_ms",
+            "error_code",
+            "error",
+            "document",
+            "queued_at",
+            "started_at",
+            "finished_at",
+            "decided_by",
+            "decision_comment",
+        ]
+        read_only_fields = fields
+
+
+class RunSerializer(serializers.ModelSerializer):
+    totals = serializers.SerializerMethodField()
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Run
+        fields = [
+            "id",
+            "workflow",
+            "workflow_version",
+            "workspace",
+            "status",
+            "priority",
+            "trigger",
+            "inputs",
+            "max_cost",
+            "source_run",
+            "error_code",
+            "error",
+            "totals",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    def get_totals(self, run: Run) -> dict:
+        return {
+            "tokens_in": run.tokens_in,
+            "tokens_out": run.tokens_out,
+            "tokens": run.tokens_in + run.tokens_out,
+            "cost": str(run.cost),
+            "duration_seconds": run.duration_seconds,
+        }
+
+
+class RunDetailSerializer(RunSerializer):
+    steps = RunStepSerializer(source="step_runs", many=True, read_only=True)
+
+    class Meta(RunSerializer.Meta):
+        fields = [*RunSerializer.Meta.fields, "steps"]
+        read_only_fields = fields
+
+
+class StartRunSerializer(serializers.Serializer):
+    inputs = serializers.DictField(required=False, default=dict)
+    priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.NORMAL)
+    max_cost = serializers.DecimalField(
+        max_digits=12, decimal_places=6, min_value=0, required=False, allow_null=True
+    )
+
+
+class ExecuteSerializer(serializers.Serializer):
+    """The brief's shape: `{workflow_id, parameters}`."""
+
+    workflow_id = serializers.IntegerField()
+    parameters = serializers.DictField(required=False, default=dict)
+    priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.NORMAL)
+    max_cost = serializers.DecimalField(
+        max_digits=12, decimal_places=6, min_value=0, required=False, allow_null=True
+    )
+
+
+class RerunSerializer(serializers.Serializer):
+    from_step = serializers.SlugField(max_length=64)
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+
+
+class DecisionSerializer(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)

@@ -19,9 +19,14 @@ from pathlib import Path
 
 from django.conf import settings
 
+from config.errors import DomainError, NotFound
 from tasks.errors import TaskCancelled, TaskTimedOut
 from tasks.registry import TaskContext, task_type
-from workflows.models import RUN_FINISHED, Trigger
+from workflows import selectors
+from workflows.authoring import current_definition
+from workflows.engine import cancel_run, start_run
+from workflows.engine.sweep import sweep_leases
+from workflows.models import RUN_FINISHED, Document, Run, StepRun, Trigger
 
 EXPORT_DIR = "exports"
 
@@ -39,9 +44,15 @@ EXPORT_DIR = "exports"
     system_only=True,
 )
 def sweep_step_leases(ctx: TaskContext, payload: dict) -> dict:
-    from workflows.engine.sweep import sweep_leases
-
     return sweep_leases()
+
+
+def _visible(selector, actor, pk: int, noun: str):
+    """The object through its selector; a task reports what it cannot see as a bad payload."""
+    try:
+        return selector(actor, pk)
+    except NotFound as exc:
+        raise ValueError(f"no {noun} {pk} in your workspaces") from exc
 
 
 # --- batch runs ------------------------------------------------------------------------------
@@ -111,20 +122,10 @@ def _typed(row: dict, definition: dict) -> dict:
     time_limit=3000,
 )
 def batch_run(ctx: TaskContext, payload: dict) -> dict:
-    from accounts.scoping import scope_to_workspaces
-    from config.errors import DomainError
-    from workflows.authoring import current_definition
-    from workflows.engine import cancel_run, start_run
-    from workflows.models import Run, Workflow
-
     actor = ctx.actor
     if actor is None:
         raise ValueError("a batch run needs the user who submitted it")
-    workflow = (
-        scope_to_workspaces(Workflow.objects.all(), actor).filter(pk=payload["workflow_id"]).first()
-    )
-    if workflow is None:
-        raise ValueError(f"no workflow {payload['workflow_id']} in your workspaces")
+    workflow = _visible(selectors.get_workflow, actor, payload["workflow_id"], "workflow")
     definition = current_definition(workflow)
     rows = batch_rows(payload)
     concurrency = payload.get("concurrency", 5)
@@ -202,28 +203,17 @@ def export_path(workspace_id: int, name: str) -> Path:
     time_limit=600,
 )
 def export_documents(ctx: TaskContext, payload: dict) -> dict:
-    from accounts.scoping import scope_to_workspaces
-    from workflows.models import Document, Run, StepRun, Workflow
-
     actor = ctx.actor
     if actor is None:
         raise ValueError("an export needs the user who submitted it")
     if "run_id" in payload:
-        run = scope_to_workspaces(Run.objects.all(), actor).filter(pk=payload["run_id"]).first()
-        if run is None:
-            raise ValueError(f"no run {payload['run_id']} in your workspaces")
+        run = _visible(selectors.get_run, actor, payload["run_id"], "run")
         workspace_id, label = run.workspace_id, f"run-{run.pk}"
         # A run's documents are its step runs' (a re-run's reused ones included).
         ids = StepRun.objects.filter(run=run, document__isnull=False).values("document_id")
         documents = Document.objects.filter(pk__in=ids)
     else:
-        workflow = (
-            scope_to_workspaces(Workflow.objects.all(), actor)
-            .filter(pk=payload["workflow_id"])
-            .first()
-        )
-        if workflow is None:
-            raise ValueError(f"no workflow {payload['workflow_id']} in your workspaces")
+        workflow = _visible(selectors.get_workflow, actor, payload["workflow_id"], "workflow")
         workspace_id, label = workflow.workspace_id, f"workflow-{workflow.pk}"
         documents = Document.objects.filter(run__workflow=workflow)
     documents = list(documents.order_by("run_id", "id").prefetch_related("parents"))

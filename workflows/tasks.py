@@ -4,7 +4,7 @@ Queues are given per message: each step goes to its run's priority queue; beat e
 theirs (the sweep runs on `high`).
 
 `execute_step` is acked late and rejected (so redelivered) if its worker dies; the claim in
-`engine.steps.execute_step` makes a second delivery a no-op. A quick step's successor may run
+`engine.steps.run_step` makes a second delivery a no-op. A quick step's successor may run
 in the same task (engine/follow_on.py).
 """
 
@@ -12,34 +12,33 @@ import logging
 
 from celery import shared_task
 
+from workflows.engine.dispatch import EXECUTE_STEP_TASK
+from workflows.engine.follow_on import run_with_follow_on
+from workflows.engine.runs import start_run
+from workflows.engine.sweep import sweep_leases as sweep
+from workflows.models import Schedule, Trigger
+
 logger = logging.getLogger(__name__)
 
 
 @shared_task(
-    name="workflows.execute_step",
+    name=EXECUTE_STEP_TASK,
     acks_late=True,
     reject_on_worker_lost=True,
     ignore_result=True,
 )
 def execute_step(step_run_id: int, lease_seconds: int | None = None) -> str:
-    from workflows.engine.follow_on import execute_with_follow_on
-
-    return execute_with_follow_on(step_run_id, lease_seconds)
+    return run_with_follow_on(step_run_id, lease_seconds)
 
 
 @shared_task(name="workflows.sweep_leases", ignore_result=True)
 def sweep_leases() -> dict:
-    from workflows.engine.sweep import sweep_leases as sweep
-
     return sweep()
 
 
 @shared_task(name="workflows.run_schedule", ignore_result=True)
 def run_schedule(schedule_id: int) -> int | None:
     """Start a run for a schedule (beat calls this); a disabled or deleted one is skipped."""
-    from workflows.engine.runs import start_run
-    from workflows.models import Schedule, Trigger
-
     schedule = Schedule.objects.select_related("workflow").filter(pk=schedule_id).first()
     if schedule is None or not schedule.enabled:
         return None

@@ -4,9 +4,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Role, Workspace
-from accounts.scoping import Actor, require_role
-from workflows import budgets
+from accounts.scoping import Actor
+from workflows import selectors, services
 from workflows.serializers import BudgetSerializer
 
 
@@ -14,25 +13,21 @@ class BudgetView(APIView):
     """`GET` the budget and what this month has used; `PUT` both limits (null = no limit) or
     `PATCH` one. Admin role to set."""
 
-    def _workspace(self, request, workspace_pk: int, role: str) -> Workspace:
-        require_role(Actor.from_request(request), int(workspace_pk), role)
-        return Workspace.objects.get(pk=workspace_pk)
-
     @extend_schema(responses=BudgetSerializer)
     def get(self, request, workspace_pk: int):
-        workspace = self._workspace(request, workspace_pk, Role.VIEWER)
-        return Response(BudgetSerializer(budgets.budget_of(workspace)).data)
+        budget = selectors.get_budget(Actor.from_request(request), int(workspace_pk))
+        return Response(BudgetSerializer(budget).data)
 
     @extend_schema(request=BudgetSerializer, responses=BudgetSerializer)
     def put(self, request, workspace_pk: int, partial: bool = False):
-        workspace = self._workspace(request, workspace_pk, Role.ADMIN)
-        current = budgets.budget_of(workspace)
+        actor = Actor.from_request(request)
+        current = selectors.get_budget(actor, int(workspace_pk))
         data = BudgetSerializer(current, data=request.data, partial=partial)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        budget = budgets.set_budget(
-            actor=Actor.from_request(request),
-            workspace=workspace,
+        budget = services.set_budget(
+            actor=actor,
+            workspace=int(workspace_pk),
             monthly_cost_limit=values.get(
                 "monthly_cost_limit", current.monthly_cost_limit if partial else None
             ),

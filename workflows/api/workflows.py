@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from accounts.scoping import Actor
 from config.api.viewsets import WorkspaceScopedModelViewSet, WorkspaceScopedViewSet
 from config.errors import NotFound
-from workflows import authoring, scheduling, selectors
+from workflows import authoring, selectors, services
 from workflows.api.formats import YAML_PARSERS, YAMLRenderer
 from workflows.filters import WorkflowFilter
 from workflows.models import Schedule, Step, Workflow, WorkflowVersion
@@ -86,7 +86,7 @@ class WorkflowViewSet(WorkspaceScopedModelViewSet):
         workspace = data.validated_data.get("workspace")
         if workspace is None:
             raise NotFound("You have no workspace to create a workflow in.")
-        workflow = authoring.create_workflow(
+        workflow = services.create_workflow(
             actor=self.actor,
             workspace=workspace,
             definition=data.definition(),
@@ -102,11 +102,11 @@ class WorkflowViewSet(WorkspaceScopedModelViewSet):
         changes = data.changes()
         if not partial:
             changes = {**PUT_DEFAULTS, **changes}
-        workflow = authoring.update_workflow(actor=self.actor, workflow=workflow, changes=changes)
+        workflow = services.update_workflow(actor=self.actor, workflow=workflow, changes=changes)
         return Response(_detail(workflow))
 
     def perform_destroy(self, instance):
-        authoring.delete_workflow(actor=self.actor, workflow=instance)
+        services.delete_workflow(actor=self.actor, workflow=instance)
 
     @extend_schema(
         parameters=[OpenApiParameter("format", str, enum=["json", "yaml"])],
@@ -155,7 +155,7 @@ class WorkflowImportView(APIView):
         workspace = data.validated_data.get("workspace")
         if workspace is None:
             raise NotFound("You have no workspace to import into.")
-        workflow = authoring.import_workflow(
+        workflow = services.import_workflow(
             actor=Actor.from_request(request),
             workspace=workspace,
             source=data.validated_data["definition"],
@@ -204,7 +204,7 @@ class StepViewSet(WorkflowChildMixin, WorkspaceScopedViewSet):
     def create(self, request, workflow_pk=None):
         data = StepWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        authoring.add_step(
+        services.add_step(
             actor=self.actor,
             workflow=self.workflow,
             step=data.validated_data["step"],
@@ -220,7 +220,7 @@ class StepViewSet(WorkflowChildMixin, WorkspaceScopedViewSet):
         data = StepWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         changes = data.validated_data["step"]
-        authoring.update_step(
+        services.update_step(
             actor=self.actor, workflow=self.workflow, key=step.key, changes=changes, partial=partial
         )
         return Response(self._step(changes.get("key") or step.key))
@@ -230,7 +230,7 @@ class StepViewSet(WorkflowChildMixin, WorkspaceScopedViewSet):
 
     def destroy(self, request, workflow_pk=None, key=None):
         step = self.get_object()
-        authoring.delete_step(actor=self.actor, workflow=self.workflow, key=step.key)
+        services.delete_step(actor=self.actor, workflow=self.workflow, key=step.key)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=ReorderSerializer, responses=WorkflowDetailSerializer)
@@ -238,7 +238,7 @@ class StepViewSet(WorkflowChildMixin, WorkspaceScopedViewSet):
         """`{"keys": [...]}`: every step key once, in the new order. Returns the workflow."""
         data = ReorderSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        workflow = authoring.reorder_steps(
+        workflow = services.reorder_steps(
             actor=self.actor, workflow=self.workflow, keys=data.validated_data["keys"]
         )
         return Response(_detail(workflow))
@@ -280,7 +280,7 @@ class ScheduleViewSet(WorkflowChildMixin, mixins.ListModelMixin, WorkspaceScoped
     def create(self, request, workflow_pk=None):
         data = ScheduleWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        schedule = scheduling.create_schedule(
+        schedule = services.create_schedule(
             actor=self.actor, workflow=self.workflow, **data.validated_data
         )
         return Response(ScheduleSerializer(schedule).data, status=status.HTTP_201_CREATED)
@@ -290,7 +290,7 @@ class ScheduleViewSet(WorkflowChildMixin, mixins.ListModelMixin, WorkspaceScoped
         schedule = self.get_object()
         data = ScheduleWriteSerializer(data=request.data, partial=partial)
         data.is_valid(raise_exception=True)
-        schedule = scheduling.update_schedule(
+        schedule = services.update_schedule(
             actor=self.actor, schedule=schedule, changes=data.validated_data
         )
         return Response(ScheduleSerializer(schedule).data)
@@ -299,5 +299,5 @@ class ScheduleViewSet(WorkflowChildMixin, mixins.ListModelMixin, WorkspaceScoped
         return self.update(request, workflow_pk=workflow_pk, pk=pk, partial=True)
 
     def destroy(self, request, workflow_pk=None, pk=None):
-        scheduling.delete_schedule(actor=self.actor, schedule=self.get_object())
+        services.delete_schedule(actor=self.actor, schedule=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -2,17 +2,11 @@
 model call. The run's `max_cost` is checked against its running total; the workspace's
 monthly limits against the AI gateway's usage records for the month."""
 
-from decimal import Decimal
-
 from django.utils import timezone
 
+from config.stats import month_start
 from workflows.engine import llm
 from workflows.models import Budget, Run
-
-
-def month_start():
-    now = timezone.now()
-    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
 def check_budget(run: Run, budget: Budget | None) -> None:
@@ -26,8 +20,7 @@ def check_budget(run: Run, budget: Budget | None) -> None:
         )
     if budget is None or (budget.monthly_cost_limit is None and budget.monthly_token_limit is None):
         return
-    used = llm.usage_totals(workspace_id=run.workspace_id, since=month_start())
-    used = {"tokens": int(used["tokens"]), "cost": Decimal(str(used["cost"]))}
+    used = llm.usage_totals(workspace_id=run.workspace_id, since=month_start(timezone.now()))
     if budget.monthly_cost_limit is not None and used["cost"] >= budget.monthly_cost_limit:
         raise llm.PermanentStepError(
             f"The workspace has spent {used['cost']} of its monthly budget "

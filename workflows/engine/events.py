@@ -12,6 +12,7 @@ from django.db import transaction
 
 from realtime.events import publish_batch
 from realtime.groups import run_group, workflow_group, workspace_group
+from workflows.engine.dispatch import Dispatcher
 from workflows.models import Document, Run, StepRun
 
 
@@ -73,9 +74,11 @@ _EVENT_FOR_STATUS = {"running": "started"}
 
 
 class Outbox:
-    """Events of one transaction; `flush_on_commit()` sends them after it commits."""
+    """Events and step wake-ups of one transaction; `flush_on_commit()` sends them after it
+    commits (the wake-ups to `dispatcher`)."""
 
-    def __init__(self, run: Run):
+    def __init__(self, run: Run, *, dispatcher: Dispatcher):
+        self.dispatcher = dispatcher
         self.groups = groups_for(run)
         self.items: list[tuple[str, dict]] = []
         self.wakeups: list = []
@@ -98,11 +101,10 @@ class Outbox:
 
     def flush_on_commit(self) -> None:
         if self.items or self.wakeups:
-            from workflows.engine.dispatch import current
-
-            dispatcher = current()
             transaction.on_commit(
-                partial(_deliver, list(self.items), self.groups, list(self.wakeups), dispatcher)
+                partial(
+                    _deliver, list(self.items), self.groups, list(self.wakeups), self.dispatcher
+                )
             )
             self.items.clear()
             self.wakeups.clear()

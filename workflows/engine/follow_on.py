@@ -19,15 +19,15 @@ import time
 
 from django.conf import settings
 
-from workflows.engine import dispatch
-from workflows.engine.dispatch import Wakeup
+from workflows.engine.dispatch import CELERY, Dispatcher, Wakeup
+from workflows.engine.steps import run_step
 
 
 class KeepOne:
     """A dispatcher that keeps the first wake-up due now for this worker (until `deadline`)
     and passes everything else to `inner`."""
 
-    def __init__(self, inner, deadline: float):
+    def __init__(self, inner: Dispatcher, deadline: float):
         self.inner = inner
         self.deadline = deadline
         self.kept: Wakeup | None = None
@@ -46,19 +46,18 @@ class KeepOne:
         self.inner.revoke(task_ids)
 
 
-def execute_with_follow_on(step_run_id: int, lease_seconds: int | None = None) -> str:
-    """`execute_step`, then the successors it keeps, while within the time allowed; returns
-    what happened to the first step."""
-    from workflows.engine.steps import execute_step
-
+def run_with_follow_on(
+    step_run_id: int, lease_seconds: int | None = None, *, dispatcher: Dispatcher = CELERY
+) -> str:
+    """`run_step`, then the successors it keeps, while within the time allowed; returns
+    what happened to the first step. Everything else goes to `dispatcher`."""
     deadline = time.monotonic() + settings.ENGINE_FOLLOW_ON_SECONDS
     first = None
     step: tuple[int, int | None] | None = (step_run_id, lease_seconds)
     while step is not None:
-        keeper = KeepOne(dispatch.current(), deadline)
+        keeper = KeepOne(dispatcher, deadline)
         try:
-            with dispatch.use(keeper):
-                outcome = execute_step(*step)
+            outcome = run_step(*step, dispatcher=keeper)
         except BaseException:
             if keeper.kept is not None:  # queued by a commit: it must reach a worker
                 keeper.inner.send([keeper.kept])

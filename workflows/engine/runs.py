@@ -14,12 +14,14 @@ from config.errors import NotFound
 from workflows.authoring import current_definition
 from workflows.definition import parse_definition, validate_inputs
 from workflows.engine import graph, state
-from workflows.engine.dispatch import revoke_on_commit
+from workflows.engine.dispatch import CELERY, Dispatcher, revoke_on_commit
+from workflows.engine.documents import create_document
 from workflows.engine.events import Outbox
 from workflows.errors import InvalidInputs, InvalidRunState
 from workflows.models import (
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_TIMEOUT_SECONDS,
     RUN_FINISHED,
-    Document,
     Priority,
     Run,
     RunStatus,
@@ -57,8 +59,8 @@ def _step_runs(run: Run, definition: dict) -> list[StepRun]:
             key=spec["key"],
             kind=spec["kind"],
             depends_on=list(upstream[spec["key"]]),
-            max_attempts=spec.get("retry", {}).get("max_attempts", 3),
-            timeout_seconds=spec.get("timeout", 120),
+            max_attempts=spec.get("retry", {}).get("max_attempts", DEFAULT_MAX_ATTEMPTS),
+            timeout_seconds=spec.get("timeout", DEFAULT_TIMEOUT_SECONDS),
             context_keys=graph.context_keys(spec, upstream[spec["key"]]),
         )
         for spec in definition["steps"]
@@ -83,6 +85,7 @@ def start_run(
     priority: str = Priority.NORMAL,
     trigger: str = Trigger.API,
     max_cost=None,
+    dispatcher: Dispatcher = CELERY,
 ) -> Run:
     """Validate the inputs against the workflow's current definition and start a run.
 
@@ -112,7 +115,7 @@ def start_run(
             max_cost=cost_limit,
             created_by=_user(actor) or created_by,
         )
-        _launch(run, _step_runs(run, definition), Outbox(run))
+        _launch(run, _step_runs(run, definition), Outbox(run, dispatcher=dispatcher))
     return run
 
 
@@ -124,14 +127,14 @@ def _locked(
     return state.lock(run.pk, with_definition=with_definition)
 
 
-def cancel_run(*, actor: Actor | None, run: Run) -> Run:
+def cancel_run(*, actor: Actor | None, run: Run, dispatcher: Dispatcher = CELERY) -> Run:
     """Cancel: steps not finished are cancelled, queued messages revoked, and a step running
     now finds its claim gone when it comes to write, and drops its result."""
     with transaction.atomic():
         locked, rows = _locked(actor, run)
         if locked.status in RUN_FINISHED:
             raise InvalidRunState(f"The run has already {locked.status}.")
-        outbox = Outbox(locked)
+        outbox = Outbox(locked, dispatcher=dispatcher)
         open_rows = [
             row
             for row in rows.values()
@@ -139,7 +142,8 @@ def cancel_run(*, actor: Actor | None, run: Run) -> Run:
             in (StepStatus.PENDING, StepStatus.QUEUED, StepStatus.RUNNING, StepStatus.WAITING)
         ]
         revoke_on_commit(
-            [row.task_id for row in open_rows if row.status == StepStatus.QUEUED and row.task_id]
+            [row.task_id for row in open_rows if row.status == StepStatus.QUEUED and row.task_id],
+            dispatcher,
         )
         state.mark_steps(locked, open_rows, StepStatus.CANCELLED, outbox)
         locked.status = RunStatus.CANCELLED
@@ -150,7 +154,7 @@ def cancel_run(*, actor: Actor | None, run: Run) -> Run:
     return Run.objects.get(pk=run.pk)
 
 
-def retry_run(*, actor: Actor | None, run: Run) -> Run:
+def retry_run(*, actor: Actor | None, run: Run, dispatcher: Dispatcher = CELERY) -> Run:
     """Run a failed run again from where it failed: succeeded steps keep their documents;
     failed, skipped and cancelled steps go back to pending and run again."""
     with transaction.atomic():
@@ -183,7 +187,7 @@ def retry_run(*, actor: Actor | None, run: Run) -> Run:
         locked.error = locked.error_code = ""
         locked.finished_at = None
         locked.save(update_fields=["status", "error", "error_code", "finished_at"])
-        outbox = Outbox(locked)
+        outbox = Outbox(locked, dispatcher=dispatcher)
         outbox.run(locked, "queued")
         state.advance_and_settle(
             locked, rows, graph.upstream_map(locked.definition), outbox, now=timezone.now()
@@ -193,7 +197,12 @@ def retry_run(*, actor: Actor | None, run: Run) -> Run:
 
 
 def rerun_from(
-    *, actor: Actor | None, run: Run, from_step: str, priority: str | None = None
+    *,
+    actor: Actor | None,
+    run: Run,
+    from_step: str,
+    priority: str | None = None,
+    dispatcher: Dispatcher = CELERY,
 ) -> Run:
     """A new run of the same definition and inputs that reuses the documents of the steps
     upstream of `from_step` (pointing at them, not copying) and runs the rest."""
@@ -242,7 +251,7 @@ def rerun_from(
                 row.document_id = origin.document_id
                 row.model = origin.model
                 row.finished_at = now
-        _launch(new, step_runs, Outbox(new))
+        _launch(new, step_runs, Outbox(new, dispatcher=dispatcher))
     return new
 
 
@@ -255,7 +264,9 @@ def _waiting_step(rows: dict[str, StepRun], key: str) -> StepRun:
     return row
 
 
-def approve_step(*, actor: Actor, run: Run, key: str, comment: str = "") -> Run:
+def approve_step(
+    *, actor: Actor, run: Run, key: str, comment: str = "", dispatcher: Dispatcher = CELERY
+) -> Run:
     """Approve a waiting approval step: it succeeds with a document that carries what was
     approved (its upstream text), and the run goes on."""
     with transaction.atomic():
@@ -266,17 +277,16 @@ def approve_step(*, actor: Actor, run: Run, key: str, comment: str = "") -> Run:
         spec = next(step for step in locked.definition["steps"] if step["key"] == key)
         content = "\n\n".join(doc.content for doc in parents)
         now = timezone.now()
-        outbox = Outbox(locked)
-        document = Document.objects.create(
-            workspace_id=locked.workspace_id,
-            run_id=locked.pk,
+        outbox = Outbox(locked, dispatcher=dispatcher)
+        document = create_document(
+            run=locked,
             step_key=key,
-            title=f"{spec.get('name') or key}: approved by {actor.user.get_username()}"[:300],
+            title=f"{spec.get('name') or key}: approved by {actor.user.get_username()}",
             content=content,
-            word_count=len(content.split()),
+            parents=parents,
             analysis={"decision": "approved", "comment": comment},
+            now=now,
         )
-        document.parents.set(parents)
         row.status = StepStatus.SUCCEEDED
         row.document = document
         row.decided_by = actor.user
@@ -292,13 +302,15 @@ def approve_step(*, actor: Actor, run: Run, key: str, comment: str = "") -> Run:
     return Run.objects.get(pk=run.pk)
 
 
-def reject_step(*, actor: Actor, run: Run, key: str, comment: str = "") -> Run:
+def reject_step(
+    *, actor: Actor, run: Run, key: str, comment: str = "", dispatcher: Dispatcher = CELERY
+) -> Run:
     """Reject a waiting approval step: it fails with the comment, and so does the run."""
     with transaction.atomic():
         locked, rows = _locked(actor, run)
         row = _waiting_step(rows, key)
         now = timezone.now()
-        outbox = Outbox(locked)
+        outbox = Outbox(locked, dispatcher=dispatcher)
         reason = comment or "no comment"
         row.status = StepStatus.FAILED
         row.error_code = "rejected"

@@ -9,7 +9,6 @@ re-queued by the sweep) is dropped.
 """
 
 import logging
-import random
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -19,12 +18,22 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from config.backoff import backoff_delay
 from workflows.engine import graph, llm, sql, state
 from workflows.engine.budget import check_budget
-from workflows.engine.dispatch import Wakeup, new_task_id
+from workflows.engine.dispatch import CELERY, Dispatcher, Wakeup, new_task_id
+from workflows.engine.documents import create_document
 from workflows.engine.events import Outbox
 from workflows.engine.llm import PermanentStepError, StepError, TransientStepError
-from workflows.models import Document, Run, RunStatus, StepKind, StepRun, StepStatus
+from workflows.models import (
+    DEFAULT_BACKOFF_SECONDS,
+    DEFAULT_TIMEOUT_SECONDS,
+    Run,
+    RunStatus,
+    StepKind,
+    StepRun,
+    StepStatus,
+)
 from workflows.templating import (
     TemplateProblem,
     build_context,
@@ -34,7 +43,6 @@ from workflows.templating import (
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT = 120
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 
 
@@ -58,8 +66,12 @@ def step_spec(definition: dict, key: str) -> dict:
     return next(step for step in definition["steps"] if step["key"] == key)
 
 
-def execute_step(step_run_id: int, lease_seconds: int | None = None) -> str:
-    """Run one queued StepRun; returns what happened (for logs and tests).
+def run_step(
+    step_run_id: int, lease_seconds: int | None = None, *, dispatcher: Dispatcher = CELERY
+) -> str:
+    """Run one queued StepRun; returns what happened (for logs and tests). The Celery task
+    `workflows.execute_step` calls it (through follow_on); what it queues next goes to
+    `dispatcher`.
 
     `lease_seconds` (the step's timeout, carried by its message) lets the claim be the first
     query; without it one more query reads it."""
@@ -75,7 +87,7 @@ def execute_step(step_run_id: int, lease_seconds: int | None = None) -> str:
     run, budget, documents = sql.load_context(step_run.run_id, step_run.context_keys)
     step_run.run = run
     spec = step_spec(run.definition, step_run.key)
-    outbox = Outbox(run)
+    outbox = Outbox(run, dispatcher=dispatcher)
     if run.status == RunStatus.QUEUED and sql.start_run(run.pk, now=now):
         run.status = RunStatus.RUNNING
         run.started_at = run.started_at or now
@@ -85,21 +97,22 @@ def execute_step(step_run_id: int, lease_seconds: int | None = None) -> str:
 
     upstream = graph.upstream_map(run.definition)
     error: StepError | None = None
-    # The model calls' usage records are written with the step's outcome, in its transaction.
-    with llm.usage_kept() as usage:
-        try:
-            outcome = _perform(run, step_run, spec, upstream, budget, documents)
-        except StepError as exc:
-            error = exc
-        except (DatabaseError, ConnectionError, TimeoutError) as exc:
-            logger.warning("step hit an infrastructure error", exc_info=True)
-            error = TransientStepError(str(exc) or type(exc).__name__, code="infrastructure")
-        except Exception as exc:
-            logger.exception("step failed unexpectedly", extra={"step_run": step_run.pk})
-            error = PermanentStepError(f"{type(exc).__name__}: {exc}", code="internal_error")
+    # The model calls' usage records, kept unsaved: written with the step's outcome, in its
+    # transaction.
+    usage: list = []
+    try:
+        outcome = _perform(run, step_run, spec, upstream, budget, documents, usage)
+    except StepError as exc:
+        error = exc
+    except (DatabaseError, ConnectionError, TimeoutError) as exc:
+        logger.warning("step hit an infrastructure error", exc_info=True)
+        error = TransientStepError(str(exc) or type(exc).__name__, code="infrastructure")
+    except Exception as exc:
+        logger.exception("step failed unexpectedly", extra={"step_run": step_run.pk})
+        error = PermanentStepError(f"{type(exc).__name__}: {exc}", code="internal_error")
     if error is not None:
-        return _fail_or_retry(run, step_run, spec, upstream, error, usage)
-    return _record(run, step_run, upstream, outcome, usage)
+        return _fail_or_retry(run, step_run, spec, upstream, error, usage, dispatcher)
+    return _record(run, step_run, upstream, outcome, usage, dispatcher)
 
 
 def _render(source: str, context: dict, what: str) -> str:
@@ -117,7 +130,7 @@ def _title(content: str, spec: dict) -> str:
 
 
 def _perform(
-    run: Run, step_run: StepRun, spec: dict, upstream: dict, budget, documents: dict
+    run: Run, step_run: StepRun, spec: dict, upstream: dict, budget, documents: dict, usage: list
 ) -> Outcome:
     key = step_run.key
     context = build_context(
@@ -154,7 +167,8 @@ def _perform(
             model=model,
             parameters=parameters,
             response_schema=spec.get("response_schema"),
-            timeout=spec.get("timeout", DEFAULT_TIMEOUT),
+            timeout=spec.get("timeout", DEFAULT_TIMEOUT_SECONDS),
+            usage=usage,
         )
         return Outcome(
             status=StepStatus.SUCCEEDED,
@@ -175,7 +189,7 @@ def _perform(
     if use_model:
         check_budget(run, budget)
     analysis = llm.analyze(
-        text, use_model=use_model, workspace=run.workspace_id, user=run.created_by_id
+        text, use_model=use_model, workspace=run.workspace_id, user=run.created_by_id, usage=usage
     )
     content = _analysis_markdown(spec, analysis)
     return Outcome(
@@ -219,7 +233,14 @@ def _owned(mine: StepRun | None, step_run: StepRun) -> bool:
     )
 
 
-def _record(run: Run, step_run: StepRun, upstream: dict, outcome: Outcome, usage: list) -> str:
+def _record(
+    run: Run,
+    step_run: StepRun,
+    upstream: dict,
+    outcome: Outcome,
+    usage: list,
+    dispatcher: Dispatcher,
+) -> str:
     with transaction.atomic():
         llm.save_usage(usage)  # the calls were made, whether or not the outcome still counts
         locked, rows = state.lock(run.pk)
@@ -227,7 +248,7 @@ def _record(run: Run, step_run: StepRun, upstream: dict, outcome: Outcome, usage
         if not _owned(mine, step_run):
             return "lost"
         now = timezone.now()
-        outbox = Outbox(locked)
+        outbox = Outbox(locked, dispatcher=dispatcher)
         mine.status = outcome.status
         mine.lease_expires_at = None
         mine.error = mine.error_code = ""
@@ -239,19 +260,16 @@ def _record(run: Run, step_run: StepRun, upstream: dict, outcome: Outcome, usage
         mine.cost = outcome.cost
         mine.latency_ms = outcome.latency_ms
         if outcome.status == StepStatus.SUCCEEDED:
-            values = {
-                "workspace_id": locked.workspace_id,
-                "run_id": locked.pk,
-                "step_key": mine.key,
-                "title": outcome.title,
-                "content": outcome.content,
-                "word_count": len(outcome.content.split()),
-                "analysis": outcome.analysis,
-                "data": outcome.data,
-                "created_at": now,
-            }
-            document_id = sql.insert_document(values, [parent.pk for parent in outcome.parents])
-            document = Document(id=document_id, **values)
+            document = create_document(
+                run=locked,
+                step_key=mine.key,
+                title=outcome.title,
+                content=outcome.content,
+                parents=outcome.parents,
+                analysis=outcome.analysis,
+                data=outcome.data,
+                now=now,
+            )
             mine.document = document
             outbox.document(locked, document)
         outbox.step(locked, mine)
@@ -268,17 +286,14 @@ def _record(run: Run, step_run: StepRun, upstream: dict, outcome: Outcome, usage
     return outcome.status
 
 
-def retry_delay(backoff: float, attempt: int, *, at_least: float | None = None) -> float:
-    """Exponential backoff with jitter: backoff * 2^(attempt-1), times 0.5-1.5, capped; never
-    sooner than `at_least` (a provider's Retry-After), itself capped."""
-    cap = settings.ENGINE_MAX_RETRY_DELAY_SECONDS
-    base = min(backoff * (2 ** max(attempt - 1, 0)), cap)
-    delay = base * random.uniform(0.5, 1.5)  # noqa: S311 - jitter, not security
-    return max(delay, min(at_least or 0.0, cap))
-
-
 def _fail_or_retry(
-    run: Run, step_run: StepRun, spec: dict, upstream: dict, error: StepError, usage: list
+    run: Run,
+    step_run: StepRun,
+    spec: dict,
+    upstream: dict,
+    error: StepError,
+    usage: list,
+    dispatcher: Dispatcher,
 ) -> str:
     with transaction.atomic():
         llm.save_usage(usage)  # failed calls are recorded too
@@ -287,14 +302,15 @@ def _fail_or_retry(
         if not _owned(mine, step_run):
             return "lost"
         now = timezone.now()
-        outbox = Outbox(locked)
+        outbox = Outbox(locked, dispatcher=dispatcher)
         mine.error = error.message[:5000]
         mine.error_code = error.code[:64]
         mine.lease_expires_at = None
         if error.transient and mine.attempts < mine.max_attempts:
-            delay = retry_delay(
-                float(spec.get("retry", {}).get("backoff_seconds", 2.0)),
-                mine.attempts,
+            delay = backoff_delay(
+                attempt=mine.attempts,
+                base=float(spec.get("retry", {}).get("backoff_seconds", DEFAULT_BACKOFF_SECONDS)),
+                cap=settings.ENGINE_MAX_RETRY_DELAY_SECONDS,
                 at_least=error.retry_after,
             )
             mine.status = StepStatus.QUEUED

@@ -15,21 +15,21 @@ from django.db import transaction
 from django.utils import timezone
 
 from workflows.engine import state
-from workflows.engine.dispatch import Wakeup, new_task_id, send_on_commit
+from workflows.engine.dispatch import CELERY, Dispatcher, Wakeup, new_task_id, send_on_commit
 from workflows.engine.events import Outbox
 from workflows.models import StepRun, StepStatus
 
 logger = logging.getLogger(__name__)
 
 
-def sweep_leases() -> dict:
+def sweep_leases(*, dispatcher: Dispatcher = CELERY) -> dict:
     now = timezone.now()
     expired = StepRun.objects.filter(status=StepStatus.RUNNING, lease_expires_at__lt=now)
     requeued = failed = resent = 0
     for run_id in sorted(set(expired.values_list("run_id", flat=True))):
         with transaction.atomic():
             run, rows = state.lock(run_id)
-            outbox = Outbox(run)
+            outbox = Outbox(run, dispatcher=dispatcher)
             for row in rows.values():
                 if row.status != StepStatus.RUNNING or not row.lease_expires_at:
                     continue
@@ -89,7 +89,7 @@ def sweep_leases() -> dict:
             queued_at=now, task_id=task_id
         ):
             with transaction.atomic():
-                send_on_commit([Wakeup(row.pk, task_id, state.queue_for(row.run))])
+                send_on_commit([Wakeup(row.pk, task_id, state.queue_for(row.run))], dispatcher)
             resent += 1
     if requeued or failed or resent:
         logger.info("lease sweep", extra={"requeued": requeued, "failed": failed, "resent": resent})

@@ -3,6 +3,7 @@
 from accounts.scoping import Actor
 from config.testing import wait_until
 from workflows import authoring
+from workflows.engine.inline import InlineDispatcher
 from workflows.models import RUN_FINISHED, Document, Run
 
 DIAMOND = {
@@ -64,11 +65,9 @@ APPROVAL = {
 
 
 def run_inline(action):
-    """Call `action` with the inline dispatcher, then run every queued step in this thread
-    (the CLI's --inline path; needs committed transactions, so transactional_db)."""
-    from workflows.engine.dispatch import InlineDispatcher, use
-
-    with use(InlineDispatcher()) as dispatcher:
-        result = action()
-        dispatcher.drain()
+    """Call `action(dispatcher)` with an inline dispatcher, then run every queued step in this
+    thread (the CLI's --inline path; needs committed transactions, so transactional_db)."""
+    dispatcher = InlineDispatcher()
+    result = action(dispatcher)
+    dispatcher.drain()
     return result

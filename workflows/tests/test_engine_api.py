@@ -5,7 +5,7 @@ import pytest
 from accounts.models import Role
 from config.testing import assert_error
 from workflows.models import Run, RunStatus, StepRun, StepStatus
-from workflows.tests.engine_support import APPROVAL, DIAMOND, make_workflow, run_inline
+from workflows.tests.engine_support import APPROVAL, DIAMOND, make_workflow, wait_for_run
 
 
 @pytest.fixture
@@ -141,17 +141,16 @@ def test_state_conflicts_are_409(alice_api, diamond, user):
     assert_error(alice_api.post(f"/api/v3/runs/{run.pk}/rerun", {"from_step": "d"}), 409)
 
 
-@pytest.mark.django_db(transaction=True)
 def test_approve_reject_retry_and_rerun_through_the_api(
-    alice_api, client_for, other_user, user, workspace, add_member
+    celery_worker, alice_api, client_for, other_user, user, workspace, add_member
 ):
+    """HTTP in, the worker runs the steps: the same path as in production."""
     workflow = make_workflow(user, workspace, APPROVAL)
-    body = run_inline(
-        lambda: alice_api.post(
-            f"/api/v3/workflows/{workflow.pk}/runs/", {"inputs": {"product": "Kite"}}
-        ).json()
-    )
+    body = alice_api.post(
+        f"/api/v3/workflows/{workflow.pk}/runs/", {"inputs": {"product": "Kite"}}
+    ).json()
     run_id = body["id"]
+    wait_for_run(Run(pk=run_id), statuses={RunStatus.WAITING})
     detail = alice_api.get(f"/api/v3/runs/{run_id}/").json()
     assert detail["status"] == "waiting"
     assert [s["status"] for s in detail["steps"]] == ["succeeded", "waiting", "pending"]
@@ -160,11 +159,7 @@ def test_approve_reject_retry_and_rerun_through_the_api(
     add_member(workspace, other_user, Role.VIEWER)
     assert_error(viewer.post(f"/api/v3/runs/{run_id}/steps/review/approve"), 403)
 
-    response = run_inline(
-        lambda: alice_api.post(
-            f"/api/v3/runs/{run_id}/steps/review/reject", {"comment": "Too long"}
-        )
-    )
+    response = alice_api.post(f"/api/v3/runs/{run_id}/steps/review/reject", {"comment": "Too long"})
     assert response.status_code == 200
     rejected = response.json()
     assert rejected["status"] == "failed" and rejected["error_code"] == "rejected"
@@ -174,28 +169,26 @@ def test_approve_reject_retry_and_rerun_through_the_api(
     assert steps["final"]["status"] == "skipped"
     draft_document = steps["draft"]["document"]
 
-    assert run_inline(lambda: alice_api.post(f"/api/v3/runs/{run_id}/retry")).status_code == 200
+    assert alice_api.post(f"/api/v3/runs/{run_id}/retry").status_code == 200
+    wait_for_run(Run(pk=run_id), statuses={RunStatus.WAITING})
     retried = alice_api.get(f"/api/v3/runs/{run_id}/").json()
     steps = {s["key"]: s for s in retried["steps"]}
     assert retried["status"] == "waiting" and retried["error"] == ""
     assert steps["draft"]["document"] == draft_document  # kept, not made again
     assert steps["review"]["status"] == "waiting" and steps["final"]["status"] == "pending"
 
-    response = run_inline(
-        lambda: alice_api.post(f"/api/v3/runs/{run_id}/steps/review/approve", {"comment": "ok"})
-    )
+    response = alice_api.post(f"/api/v3/runs/{run_id}/steps/review/approve", {"comment": "ok"})
     assert response.status_code == 200
+    wait_for_run(Run(pk=run_id))
     approved = alice_api.get(f"/api/v3/runs/{run_id}/").json()
     assert approved["status"] == "succeeded"
     final = StepRun.objects.get(run_id=run_id, key="final")
     assert final.document.content == "Final: # Draft\nLaunch Kite"
     assert_error(alice_api.post(f"/api/v3/runs/{run_id}/retry"), 409)
 
-    response = run_inline(
-        lambda: alice_api.post(f"/api/v3/runs/{run_id}/rerun", {"from_step": "final"})
-    )
+    response = alice_api.post(f"/api/v3/runs/{run_id}/rerun", {"from_step": "final"})
     assert response.status_code == 201
-    rerun = Run.objects.get(pk=response.json()["id"])
+    rerun = wait_for_run(Run.objects.get(pk=response.json()["id"]))
     assert rerun.source_run_id == run_id and rerun.status == RunStatus.SUCCEEDED
     reused = dict(StepRun.objects.filter(run=rerun).values_list("key", "document_id"))
     original = dict(StepRun.objects.filter(run_id=run_id).values_list("key", "document_id"))

@@ -3,7 +3,7 @@
 import pytest
 
 from accounts.scoping import Actor
-from workflows.engine import execute_step, start_run
+from workflows.engine import run_step, start_run
 from workflows.models import RunStatus, StepRun, StepStatus
 from workflows.tests.engine_support import (
     DIAMOND,
@@ -106,16 +106,16 @@ def test_parallel_diamonds_queue_each_join_exactly_once(celery_worker, user, wor
 
 @pytest.mark.django_db(transaction=True)
 def test_a_message_delivered_twice_runs_the_step_once(user, workspace):
-    from workflows.engine.dispatch import InlineDispatcher, use
+    from workflows.engine.inline import InlineDispatcher
     from workflows.models import Document
     from workflows.tests.engine_support import chain
 
     workflow = make_workflow(user, workspace, chain(2))
-    with use(InlineDispatcher()):  # keep the wake-ups in memory; deliver by hand
-        run = start_run(actor=Actor(user), workflow=workflow, inputs={})
-        first = StepRun.objects.get(run=run, key="s1")
-        assert execute_step(first.pk, 120) == StepStatus.SUCCEEDED
-        assert execute_step(first.pk, 120) == "not-queued"  # the redelivery
-        assert execute_step(first.pk) == "not-queued"  # an old message without a lease
+    inline = InlineDispatcher()  # keeps the wake-ups in memory; deliver by hand
+    run = start_run(actor=Actor(user), workflow=workflow, inputs={}, dispatcher=inline)
+    first = StepRun.objects.get(run=run, key="s1")
+    assert run_step(first.pk, 120, dispatcher=inline) == StepStatus.SUCCEEDED
+    assert run_step(first.pk, 120, dispatcher=inline) == "not-queued"  # the redelivery
+    assert run_step(first.pk, dispatcher=inline) == "not-queued"  # an old message, no lease
     assert Document.objects.filter(run=run, step_key="s1").count() == 1
     assert StepRun.objects.get(pk=first.pk).attempts == 1

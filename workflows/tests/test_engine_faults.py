@@ -10,7 +10,7 @@ from channels.layers import get_channel_layer
 
 from accounts.scoping import Actor
 from realtime.groups import workspace_group
-from workflows.engine import cancel_run, execute_step, start_run
+from workflows.engine import cancel_run, run_step, start_run
 from workflows.models import Budget, Document, RunStatus, StepRun, StepStatus
 from workflows.tests.engine_support import (
     APPROVAL,
@@ -45,7 +45,7 @@ def test_cancel_revokes_queued_steps_and_a_late_message_does_nothing(user, works
     assert run.status == RunStatus.CANCELLED and run.finished_at
     assert set(StepRun.objects.filter(run=run).values_list("status", flat=True)) == {"cancelled"}
     # The message was revoked; even if it is delivered, its claim matches no row.
-    assert execute_step(first.pk) == "not-queued"
+    assert run_step(first.pk) == "not-queued"
     assert not Document.objects.filter(run=run).exists()
 
 

@@ -8,8 +8,9 @@ from celery.signals import before_task_publish
 
 from accounts.scoping import Actor
 from workflows.engine import start_run
-from workflows.engine.dispatch import InlineDispatcher, Wakeup
+from workflows.engine.dispatch import Wakeup
 from workflows.engine.follow_on import KeepOne
+from workflows.engine.inline import InlineDispatcher
 from workflows.models import RunStatus, StepRun
 from workflows.tests.engine_support import (
     DIAMOND,

@@ -9,7 +9,7 @@ from accounts.scoping import Actor
 from realtime import events
 from realtime.tests.conftest import connected, request
 from workflows.engine import start_run
-from workflows.engine.dispatch import InlineDispatcher, use
+from workflows.engine.inline import InlineDispatcher
 from workflows.tests.engine_support import APPROVAL, make_workflow
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
@@ -17,9 +17,11 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
 def _waiting_run(user, workspace):
     workflow = make_workflow(user, workspace, APPROVAL)
-    with use(InlineDispatcher()) as dispatcher:
-        run = start_run(actor=Actor(user), workflow=workflow, inputs={"product": "Kite"})
-        dispatcher.drain()
+    dispatcher = InlineDispatcher()
+    run = start_run(
+        actor=Actor(user), workflow=workflow, inputs={"product": "Kite"}, dispatcher=dispatcher
+    )
+    dispatcher.drain()
     events.drain()  # what happened so far is sent before anyone joins
     return workflow, run
 
@@ -76,9 +78,9 @@ async def test_after_a_join_the_client_hears_the_runs_events(user, workspace, se
     await request(client, {"type": "join_run", "run_id": run.pk})
 
     def approve():
-        with use(InlineDispatcher()) as dispatcher:
-            approve_step(actor=Actor(user), run=run, key="review")
-            dispatcher.drain()
+        dispatcher = InlineDispatcher()
+        approve_step(actor=Actor(user), run=run, key="review", dispatcher=dispatcher)
+        dispatcher.drain()
 
     await sync_to_async(approve)()
     types = []

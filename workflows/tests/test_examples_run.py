@@ -12,7 +12,7 @@ import pytest
 from accounts.scoping import Actor
 from workflows import authoring
 from workflows.definition import load_text
-from workflows.engine.dispatch import InlineDispatcher, use
+from workflows.engine.inline import InlineDispatcher
 from workflows.engine.runs import approve_step, start_run
 from workflows.models import RunStatus, StepStatus
 
@@ -37,19 +37,22 @@ def test_example_runs_to_the_end(path, user, workspace):
     workflow = authoring.create_workflow(
         actor=actor, workspace=workspace, definition=load_text(path.read_text())
     )
-    with use(InlineDispatcher()) as dispatcher:
-        run = start_run(
-            actor=actor,
-            workflow=workflow,
-            inputs=sample_inputs(authoring.current_definition(workflow)),
+    dispatcher = InlineDispatcher()
+    run = start_run(
+        actor=actor,
+        workflow=workflow,
+        inputs=sample_inputs(authoring.current_definition(workflow)),
+        dispatcher=dispatcher,
+    )
+    dispatcher.drain()
+    run.refresh_from_db()
+    while run.status == RunStatus.WAITING:
+        waiting = run.step_runs.get(status=StepStatus.WAITING)
+        approve_step(
+            actor=actor, run=run, key=waiting.key, comment="Looks good.", dispatcher=dispatcher
         )
         dispatcher.drain()
         run.refresh_from_db()
-        while run.status == RunStatus.WAITING:
-            waiting = run.step_runs.get(status=StepStatus.WAITING)
-            approve_step(actor=actor, run=run, key=waiting.key, comment="Looks good.")
-            dispatcher.drain()
-            run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED, (run.error_code, run.error)
     made = run.step_runs.filter(status=StepStatus.SUCCEEDED, document__isnull=False).count()
     assert made >= 1

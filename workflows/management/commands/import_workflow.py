@@ -6,7 +6,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from config.errors import DomainError
-from workflows import authoring
+from workflows import services
 from workflows.management.cli import add_actor_arguments, resolve_actor
 
 
@@ -25,7 +25,7 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"Cannot read {file}: {exc}") from exc
         try:
-            workflow = authoring.import_workflow(
+            workflow = services.import_workflow(
                 actor=actor, workspace=target, source=text, status=status
             )
         except DomainError as exc:

@@ -5,7 +5,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from workflows import authoring
+from workflows import authoring, services
 from workflows.management.cli import add_actor_arguments, resolve_actor
 from workflows.models import Workflow
 
@@ -28,7 +28,7 @@ class Command(BaseCommand):
             name = definition.get("name") if isinstance(definition, dict) else None
             if name and Workflow.objects.filter(workspace=target, name=name).exists():
                 continue
-            authoring.create_workflow(actor=actor, workspace=target, definition=definition)
+            services.create_workflow(actor=actor, workspace=target, definition=definition)
             added += 1
         self.stdout.write(
             f"Example workflows: {added} added, {len(files) - added} already there "

@@ -15,13 +15,14 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.scoping import Actor, scope_to_workspaces
+from accounts.scoping import Actor
 from accounts.services import personal_workspace
-from config.errors import DomainError
-from workflows import authoring
+from config.errors import DomainError, NotFound
+from workflows import authoring, selectors, services
 from workflows.definition import load_text
 from workflows.engine import start_run
-from workflows.engine.dispatch import InlineDispatcher, use
+from workflows.engine.dispatch import CELERY
+from workflows.engine.inline import InlineDispatcher
 from workflows.models import (
     RUN_FINISHED,
     Priority,
@@ -129,10 +130,10 @@ class Command(BaseCommand):
         tty = hasattr(self.stdout, "isatty") and self.stdout.isatty()
         try:
             if options["inline"]:
-                with use(InlineDispatcher()) as dispatcher:
-                    run = self._start(actor, workflow, inputs, options)
-                    progress = Progress(run, self.stdout, tty)
-                    dispatcher.drain(after_each=lambda _id: progress.update())
+                dispatcher = InlineDispatcher()
+                run = self._start(actor, workflow, inputs, options, dispatcher=dispatcher)
+                progress = Progress(run, self.stdout, tty)
+                dispatcher.drain(after_each=lambda _id: progress.update())
                 run = progress.update()
             else:
                 run = self._start(actor, workflow, inputs, options)
@@ -149,7 +150,7 @@ class Command(BaseCommand):
         if path.is_file():
             try:
                 data = load_text(path.read_text(encoding="utf-8"))
-                workflow = authoring.create_workflow(
+                workflow = services.create_workflow(
                     actor=actor, workspace=personal_workspace(actor.user), definition=data
                 )
             except DomainError as exc:
@@ -158,18 +159,19 @@ class Command(BaseCommand):
             return workflow
         if not target.isdigit():
             raise CommandError(f"{target!r} is neither a definition file nor a workflow id.")
-        workflow = scope_to_workspaces(Workflow.objects.all(), actor).filter(pk=target).first()
-        if workflow is None:
-            raise CommandError(f"No workflow {target} in {actor.user}'s workspaces.")
-        return workflow
+        try:
+            return selectors.get_workflow(actor, int(target))
+        except NotFound as exc:
+            raise CommandError(f"No workflow {target} in {actor.user}'s workspaces.") from exc
 
-    def _start(self, actor, workflow, inputs, options) -> Run:
+    def _start(self, actor, workflow, inputs, options, dispatcher=CELERY) -> Run:
         run = start_run(
             actor=actor,
             workflow=workflow,
             inputs=inputs,
             priority=options["priority"],
             trigger=Trigger.CLI,
+            dispatcher=dispatcher,
         )
         self.stdout.write(f"Run {run.pk} of {workflow.name!r} started.\n")
         return run
