@@ -74,16 +74,34 @@ def add_member():
     return add
 
 
+@pytest.fixture(scope="session")
+def _shared_worker(django_db_setup, django_db_blocker):
+    from config.testing import SHARED_WORKER
+
+    yield SHARED_WORKER
+    with django_db_blocker.unblock():
+        SHARED_WORKER.stop()
+
+
 @pytest.fixture
-def celery_worker(transactional_db):
-    """A real Celery worker (threads, in this process) consuming high, default and low.
+def celery_worker(transactional_db, _shared_worker):
+    """A real Celery worker (threads, in this process) consuming high, default and low: one
+    for the whole session (config.testing.SharedWorker), its queues emptied for each test.
 
     The tests that use it see committed data only, hence transactional_db.
     """
-    from config.testing import in_process_worker
+    from config.celery_app import app
 
-    with in_process_worker(concurrency=2) as worker:
-        yield worker
+    worker = _shared_worker.get()
+    app.control.purge()  # what an earlier test left queued
+    yield worker
+    _shared_worker.settle()
+
+
+@pytest.fixture
+def no_worker(_shared_worker):
+    """For tests that need no worker consuming (they count the workers, or start their own)."""
+    _shared_worker.stop()
 
 
 @pytest.fixture(autouse=True)

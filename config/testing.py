@@ -64,10 +64,51 @@ def in_process_worker(*, concurrency: int) -> Iterator:
         yield worker
 
 
+class SharedWorker:
+    """One in-process worker for a whole test session, started by the first test that asks for
+    it (the `celery_worker` fixture): starting and stopping one per test cost seconds each.
+
+    A test that needs the queues for a worker of its own (a child process, kill -9 tests) or
+    no worker at all calls `stop()` (`start_worker_process` does); the next test that asks
+    starts a new one."""
+
+    def __init__(self) -> None:
+        self._context = None
+        self.worker = None
+
+    def get(self):
+        if self.worker is None:
+            self._context = in_process_worker(concurrency=2)
+            self.worker = self._context.__enter__()
+        return self.worker
+
+    def settle(self, *, timeout: float = 30.0) -> None:
+        """Leave nothing running into the next test, whose database is about to be reset:
+        messages held for later (retries with a countdown) are revoked, and the tasks running
+        now are waited for."""
+        if self.worker is None:
+            return
+        from celery.worker import state
+
+        for request in list(state.reserved_requests):
+            state.revoked.add(request.id)
+        wait_until(lambda: not state.active_requests, timeout=timeout, message="idle worker")
+
+    def stop(self) -> None:
+        if self._context is not None:
+            context, self._context, self.worker = self._context, None, None
+            context.__exit__(None, None, None)
+
+
+SHARED_WORKER = SharedWorker()
+
+
 def start_worker_process(
     *, concurrency: int = 2, queues: str = "high,default,low", log_path: Path | None = None, **env
 ) -> subprocess.Popen:
-    """A real `celery worker` child process; the caller stops it (or kills it with -9)."""
+    """A real `celery worker` child process; the caller stops it (or kills it with -9). The
+    shared in-process worker stops first, so the child gets every message."""
+    SHARED_WORKER.stop()
     log = open(log_path or os.devnull, "ab")  # noqa: SIM115 - closed with the process
     return subprocess.Popen(  # noqa: S603 - our own argv
         [

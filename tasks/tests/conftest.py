@@ -34,8 +34,9 @@ def task_of(alice_api):
 
 
 @pytest.fixture
-def single_worker(transactional_db, fast_retries):
-    """A real worker (threads, in this process) with ONE slot, consuming high, default, low."""
+def single_worker(transactional_db, no_worker, fast_retries):
+    """A real worker (threads, in this process) with ONE slot, consuming high, default, low
+    (the shared one stopped meanwhile)."""
     from config.testing import in_process_worker
 
     with in_process_worker(concurrency=1) as worker:
