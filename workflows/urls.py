@@ -1,17 +1,27 @@
 """Workflows URLs under /api/v3/. `router` joins the project's one router
-(config/api/router.py); `urlpatterns` holds the nested and non-slash paths (included before
-the router, so `workflows/import` is never read as a workflow id).
-
-Sections: authoring (workflows, steps, versions, schedules, import/export, analytics),
-documents, budgets, runs (the engine's)."""
+(config/api/router.py); the nested router (drf-nested-routers) serves a workflow's steps,
+versions and schedules; `urlpatterns` holds the rest: actions whose trailing slash is optional,
+and `steps/reorder`, which takes none (a step may be called "reorder", and
+`steps/reorder/` is that step). They are included before the router, so `workflows/import` is
+never read as a workflow id."""
 
 from django.urls import re_path
 from rest_framework.routers import SimpleRouter
+from rest_framework_nested.routers import NestedSimpleRouter
 
 from workflows.api import budgets, documents, exports, runs
 from workflows.api import workflows as authoring_api
 
 router = SimpleRouter()
+router.register("workflows", authoring_api.WorkflowViewSet, basename="workflow")
+router.register("documents", documents.DocumentViewSet, basename="document")
+router.register("runs", runs.RunViewSet, basename="run")
+
+# /workflows/{workflow_pk}/steps/, /versions/, /schedules/ and their details.
+workflow_router = NestedSimpleRouter(router, "workflows", lookup="workflow")
+workflow_router.register("steps", authoring_api.StepViewSet, basename="workflow-step")
+workflow_router.register("versions", authoring_api.VersionViewSet, basename="workflow-version")
+workflow_router.register("schedules", authoring_api.ScheduleViewSet, basename="workflow-schedule")
 
 
 def _path(route: str, view, name: str):
@@ -19,58 +29,23 @@ def _path(route: str, view, name: str):
     return re_path(rf"^{route}/?$", view, name=name)
 
 
-# --- Authoring ------------------------------------------------------------------------------
-router.register("workflows", authoring_api.WorkflowViewSet, basename="workflow")
-
-_steps = authoring_api.StepViewSet
-_versions = authoring_api.VersionViewSet
-_schedules = authoring_api.ScheduleViewSet
+WORKFLOW = r"workflows/(?P<pk>\d+)"
+RUN = r"runs/(?P<pk>\d+)"
+STEP_KEY = r"(?P<key>[a-z][a-z0-9_]{0,63})"
 _workflows = authoring_api.WorkflowViewSet
-_DETAIL = {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
-WF = r"workflows/(?P<workflow_pk>\d+)"
+_runs = runs.RunViewSet
 
-authoring_patterns = [
+urlpatterns = [
+    # Authoring
     _path("workflows/import", authoring_api.WorkflowImportView.as_view(), "workflow-import"),
-    _path(
-        r"workflows/(?P<pk>\d+)/export", _workflows.as_view({"get": "export"}), "workflow-export"
-    ),
-    _path(
-        r"workflows/(?P<pk>\d+)/analytics",
-        _workflows.as_view({"get": "analytics"}),
-        "workflow-analytics",
-    ),
+    _path(f"{WORKFLOW}/export", _workflows.as_view({"get": "export"}), "workflow-export"),
+    _path(f"{WORKFLOW}/analytics", _workflows.as_view({"get": "analytics"}), "workflow-analytics"),
     re_path(
-        rf"^{WF}/steps/$", _steps.as_view({"get": "list", "post": "create"}), name="workflow-steps"
+        r"^workflows/(?P<workflow_pk>\d+)/steps/reorder$",
+        authoring_api.StepViewSet.as_view({"post": "reorder"}),
+        name="workflow-steps-reorder",
     ),
-    # No trailing slash: a step may be called "reorder", and steps/reorder/ is that step.
-    re_path(
-        rf"^{WF}/steps/reorder$", _steps.as_view({"post": "reorder"}), name="workflow-steps-reorder"
-    ),
-    re_path(
-        rf"^{WF}/steps/(?P<key>[a-z][a-z0-9_]*)/$", _steps.as_view(_DETAIL), name="workflow-step"
-    ),
-    re_path(rf"^{WF}/versions/$", _versions.as_view({"get": "list"}), name="workflow-versions"),
-    re_path(
-        rf"^{WF}/versions/(?P<version>\d+)/$",
-        _versions.as_view({"get": "retrieve"}),
-        name="workflow-version",
-    ),
-    re_path(
-        rf"^{WF}/schedules/$",
-        _schedules.as_view({"get": "list", "post": "create"}),
-        name="workflow-schedules",
-    ),
-    re_path(
-        rf"^{WF}/schedules/(?P<pk>\d+)/$",
-        _schedules.as_view(_DETAIL),
-        name="workflow-schedule",
-    ),
-]
-
-# --- Documents ------------------------------------------------------------------------------
-router.register("documents", documents.DocumentViewSet, basename="document")
-
-document_patterns = [
+    # Documents
     _path(
         r"documents/(?P<pk>\d+)/lineage",
         documents.DocumentViewSet.as_view({"get": "lineage"}),
@@ -81,43 +56,22 @@ document_patterns = [
         documents.RunDocumentViewSet.as_view({"get": "list"}),
         name="run-documents",
     ),
-]
-
-# --- Budgets --------------------------------------------------------------------------------
-budget_patterns = [
+    # Budgets
     _path(r"workspaces/(?P<workspace_pk>\d+)/budget", budgets.BudgetView.as_view(), "budget"),
-]
-
-# --- Runs (engine) --------------------------------------------------------------------------
-router.register("runs", runs.RunViewSet, basename="run")
-RUN = r"runs/(?P<pk>\d+)"
-STEP_KEY = r"(?P<key>[a-z][a-z0-9_]{0,63})"
-
-run_patterns = [
+    # Runs (the engine)
     re_path(
-        r"^workflows/(?P<workflow_pk>\d+)/runs/$",
-        runs.StartRunView.as_view(),
-        name="workflow-runs",
+        r"^workflows/(?P<workflow_pk>\d+)/runs/$", runs.StartRunView.as_view(), name="workflow-runs"
     ),
     _path("advanced/workflows/execute", runs.ExecuteView.as_view(), "workflow-execute"),
-    _path(f"{RUN}/cancel", runs.RunViewSet.as_view({"post": "cancel"}), "run-cancel"),
-    _path(f"{RUN}/retry", runs.RunViewSet.as_view({"post": "retry"}), "run-retry"),
-    _path(f"{RUN}/rerun", runs.RunViewSet.as_view({"post": "rerun"}), "run-rerun"),
-    _path(
-        f"{RUN}/steps/{STEP_KEY}/approve",
-        runs.RunViewSet.as_view({"post": "approve"}),
-        "run-step-approve",
-    ),
-    _path(
-        f"{RUN}/steps/{STEP_KEY}/reject",
-        runs.RunViewSet.as_view({"post": "reject"}),
-        "run-step-reject",
-    ),
+    _path(f"{RUN}/cancel", _runs.as_view({"post": "cancel"}), "run-cancel"),
+    _path(f"{RUN}/retry", _runs.as_view({"post": "retry"}), "run-retry"),
+    _path(f"{RUN}/rerun", _runs.as_view({"post": "rerun"}), "run-rerun"),
+    _path(f"{RUN}/steps/{STEP_KEY}/approve", _runs.as_view({"post": "approve"}), "run-approve"),
+    _path(f"{RUN}/steps/{STEP_KEY}/reject", _runs.as_view({"post": "reject"}), "run-reject"),
     _path(
         r"exports/(?P<workspace_pk>\d+)/(?P<name>[a-z0-9-]+\.zip)",
         exports.ExportDownloadView.as_view(),
         "export-download",
     ),
+    *workflow_router.urls,
 ]
-
-urlpatterns = [*authoring_patterns, *document_patterns, *budget_patterns, *run_patterns]

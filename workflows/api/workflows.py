@@ -186,6 +186,7 @@ class StepViewSet(WorkflowChildMixin, WorkspaceScopedViewSet):
     workspace_field = "workflow__workspace"
     serializer_class = StepSerializer
     lookup_field = "key"
+    lookup_value_regex = "[a-z][a-z0-9_]*"
 
     def get_queryset(self):
         return super().get_queryset().filter(workflow=self.workflow)
@@ -251,6 +252,7 @@ class VersionViewSet(WorkflowChildMixin, mixins.ListModelMixin, WorkspaceScopedV
     workspace_field = "workflow__workspace"
     serializer_class = VersionSerializer
     lookup_field = "version"
+    lookup_value_regex = r"\d+"
 
     def get_queryset(self):
         return selectors.versions_of(self.workflow)
@@ -269,6 +271,7 @@ class ScheduleViewSet(WorkflowChildMixin, mixins.ListModelMixin, WorkspaceScoped
     queryset = Schedule.objects.all()
     workspace_field = "workflow__workspace"
     serializer_class = ScheduleSerializer
+    lookup_value_regex = r"\d+"
 
     def get_queryset(self):
         return selectors.schedules_of(self.workflow)
