@@ -3,6 +3,7 @@ test_end_to_end.py): a removed member's connections leave that workspace's topic
 once, and an API key's connections close when the key is revoked or expires."""
 
 import asyncio
+import time
 from datetime import timedelta
 
 import pytest
@@ -205,7 +206,17 @@ async def test_a_connection_older_than_the_layers_group_expiry_still_hears_revoc
         actor=Actor(user), workspace=workspace, name="long-lived", scopes=["read"]
     )
     keyed = await connected(query=f"api_key={secret}")
-    await asyncio.sleep(2.5)
+    key_group, joined = groups.api_key_group(api_key.prefix), time.time()
+
+    async def renewed_past_the_expiry():
+        # The connection re-joined its key's group after the first join would have expired.
+        while True:
+            stamps = layer.groups.get(key_group, {}).values()
+            if stamps and min(stamps) > joined + layer.group_expiry:
+                return
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(renewed_past_the_expiry(), timeout=10)
     await sync_to_async(services.revoke_api_key)(actor=Actor(user), api_key=api_key)
     await closed_for(keyed, "api_key_revoked")
 
