@@ -5,7 +5,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE ?= config.settings.local
 
-.PHONY: install run test lint format migrate
+.PHONY: install run test test-fast lint format migrate
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,13 @@ run: migrate
 test: install
 	@mkdir -p var
 	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python -m pytest
+
+# The unit layer for the edit-test loop: SQLite, no worker, no server, no browser (tests that
+# need one are marked `integration`, by hand or by conftest.py from the fixtures they use).
+test-fast: install
+	@mkdir -p var
+	DATABASE_URL=sqlite:///$(CURDIR)/var/docchain.sqlite3 DJANGO_SETTINGS_MODULE=config.settings.test \
+		$(BIN)/python -m pytest -q -m "not integration"
 
 lint: install
 	$(BIN)/ruff check .

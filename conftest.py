@@ -8,6 +8,16 @@ from accounts.models import Role
 
 STRONG_PASSWORD = "Correct-Horse-42-battery"
 
+# A test that uses one of these is an integration test (`make test-fast` leaves it out), whether
+# or not it says so itself.
+INTEGRATION_FIXTURES = {"celery_worker", "single_worker", "prefork_worker", "live_server"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+
 
 @pytest.fixture
 def make_user(db):
