@@ -3,7 +3,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from accounts.models import ApiKey, ApiKeyScope, Membership, Role, User, Workspace
-from config.api.viewsets import WorkspaceField
+from accounts.viewsets import WorkspaceField
 
 
 class RegisterSerializer(serializers.Serializer):

@@ -144,3 +144,19 @@ def revoke_api_key(*, actor: Actor, api_key: ApiKey) -> ApiKey:
         api_key.revoked = True
         api_key.save(update_fields=["revoked"])
     return api_key
+
+
+CLI_USERNAME = "cli"
+
+
+@transaction.atomic
+def local_cli_user() -> User:
+    """The command line's own user, for a database with nobody to act as (`runworkflow` on a
+    fresh database): created the first time with its personal workspace, and no password, so
+    it cannot log in."""
+    user, created = User.objects.get_or_create(username=CLI_USERNAME)
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        create_workspace(creator=user, name=f"{CLI_USERNAME}'s workspace", is_personal=True)
+    return user

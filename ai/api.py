@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.scoping import Actor
+from accounts.viewsets import WorkspaceScopedMixin, WorkspaceScopedViewSet
 from ai import analysis, errors, providers, selectors, services
 from ai.filters import UsageRecordFilter
 from ai.models import UsageRecord
@@ -25,7 +26,6 @@ from ai.serializers import (
     UsageRecordSerializer,
 )
 from config.api.exceptions import error_body
-from config.api.viewsets import WorkspaceScopedMixin, WorkspaceScopedViewSet
 
 
 class EventStreamRenderer(renderers.BaseRenderer):

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
+from accounts.viewsets import WorkspaceField
 from ai.models import UsageRecord
-from config.api.viewsets import WorkspaceField
 
 
 class StrictSerializer(serializers.Serializer):

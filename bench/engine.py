@@ -134,9 +134,9 @@ def main() -> None:
     from bench.celery_noop import noop
     from config.celery_app import app
     from workflows.authoring import create_workflow
-    from workflows.engine import start_run
     from workflows.engine.dispatch import CELERY
     from workflows.models import RUN_FINISHED, Run, StepRun
+    from workflows.services import start_run
 
     app.control.purge()
     worker = start_worker(env, log_dir / "engine-worker.log")

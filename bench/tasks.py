@@ -22,16 +22,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 BARE_TASK = "celery.accumulate"  # built into every Celery worker: returns its arguments
 
 
-def wait_for(predicate, *, timeout: float, what: str, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise SystemExit(f"bench: timed out waiting for {what}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=2000)
@@ -58,14 +48,14 @@ def main() -> None:
 
         from accounts import services as accounts
         from config.celery_app import app
-        from config.testing import start_worker_process
+        from config.testing import start_worker_process, wait_until
         from tasks.models import BackgroundTask, Status
 
         app.control.purge()
         log = Path(settings.VAR_DIR) / "bench-tasks-worker.log"
         log.unlink(missing_ok=True)
         worker = start_worker_process(concurrency=args.concurrency, log_path=log)
-        wait_for(lambda: app.control.ping(timeout=0.5), timeout=60, what="the worker")
+        wait_until(lambda: app.control.ping(timeout=0.5), timeout=60, message="the worker")
 
         user = accounts.register_user(
             username="bench", password="Bench-password-42", email="bench@example.com"
@@ -105,7 +95,7 @@ def main() -> None:
                     raise SystemExit("bench: an echo task failed")
                 return not left.exists()
 
-            wait_for(all_done, timeout=600, what="the echo tasks")
+            wait_until(all_done, timeout=600, message="the echo tasks")
             return time.perf_counter() - started, submitted
 
         bare(50)  # warm up both paths (worker imports, connections)

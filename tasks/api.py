@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.scoping import Actor
-from config.api.viewsets import WorkspaceScopedViewSet
+from accounts.viewsets import WorkspaceScopedViewSet
 from tasks import control, selectors, services
 from tasks.errors import ControlUnavailable, TaskNotFound
 from tasks.filters import TaskFilter

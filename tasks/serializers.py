@@ -1,7 +1,7 @@
 from django.conf import settings
 from rest_framework import serializers
 
-from config.api.viewsets import WorkspaceField
+from accounts.viewsets import WorkspaceField
 from tasks.errors import BulkInvalid, BulkTooLarge
 from tasks.models import BackgroundTask
 from tasks.validation import SUBMIT_FIELDS

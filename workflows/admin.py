@@ -1,17 +1,15 @@
-"""Admin pages: workflows (steps inline, validated and versioned like every other edit), runs
-(step runs inline, read-only), documents, schedules (kept in step with their beat task) and
-budgets."""
+"""Admin pages: workflows (the definition edited as YAML, validated and versioned like every
+other edit; its steps shown read-only), runs (step runs inline, read-only), documents,
+schedules (kept in step with their beat task) and budgets."""
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.forms.models import BaseInlineFormSet
-from django.utils.html import format_html
 
 from workflows import authoring, scheduling, services
-from workflows.definition import dump_yaml, parse_definition
+from workflows.definition import dump_yaml, load_text, parse_definition
 from workflows.errors import DefinitionError, InvalidSchedule
 from workflows.models import (
     Budget,
@@ -52,31 +50,49 @@ def _problems(exc: DefinitionError) -> list[str]:
     return lines or [exc.message]
 
 
-class StepFormSet(BaseInlineFormSet):
-    """Validates the workflow as it will be after this save, as a whole definition."""
-
-    def clean(self):
-        super().clean()
-        if any(self.errors):
-            return
-        rows = [
-            Step(**{name: form.cleaned_data.get(name) for name in STEP_FIELDS})
-            for form in self.forms
-            if form.cleaned_data and not form.cleaned_data.get("DELETE")
-        ]
-        rows.sort(key=lambda step: step.position or 0)
-        try:
-            parse_definition(authoring.definition_from_rows(self.instance, rows))
-        except DefinitionError as exc:
-            raise ValidationError(_problems(exc)) from exc
-
-
 class StepInline(admin.StackedInline):
+    """The current version's steps, read-only: they are a projection of the definition,
+    which is what the admin edits."""
+
     model = Step
-    formset = StepFormSet
     fields = STEP_FIELDS
+    readonly_fields = STEP_FIELDS
     extra = 0
     ordering = ["position", "id"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class WorkflowAdminForm(forms.ModelForm):
+    """The workflow's whole definition as YAML (or JSON), validated like every other edit."""
+
+    definition = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 30, "cols": 100, "style": "font-family: monospace"}),
+        help_text="The whole definition (name, description, inputs, steps ...); saved as the "
+        "next version when it changes.",
+    )
+
+    class Meta:
+        model = Workflow
+        fields = ["workspace", "status"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and "definition" not in self.initial:
+            self.initial["definition"] = dump_yaml(authoring.current_definition(self.instance))
+
+    def clean_definition(self) -> dict:
+        try:
+            data = load_text(self.cleaned_data["definition"])
+            parse_definition(data)
+        except DefinitionError as exc:
+            raise ValidationError(_problems(exc)) from exc
+        return data
 
 
 class VersionInline(admin.TabularInline):
@@ -93,41 +109,34 @@ class VersionInline(admin.TabularInline):
 
 @admin.register(Workflow)
 class WorkflowAdmin(admin.ModelAdmin):
+    form = WorkflowAdminForm
     list_display = ["name", "workspace", "status", "version", "updated_at"]
     list_filter = ["status"]
     search_fields = ["name", "description", "workspace__name"]
-    readonly_fields = ["version", "created_by", "created_at", "updated_at", "definition_yaml"]
+    readonly_fields = ["name", "version", "created_by", "created_at", "updated_at"]
     autocomplete_fields = ["workspace"]
     inlines = [StepInline, VersionInline]
     fields = [
         "workspace",
-        "name",
-        "description",
         "status",
-        "default_model",
-        "default_parameters",
-        "inputs",
+        "name",
         "version",
         "created_by",
         "created_at",
         "updated_at",
-        "definition_yaml",
+        "definition",
     ]
 
-    @admin.display(description="Current definition")
-    def definition_yaml(self, workflow: Workflow):
-        if not workflow.pk or not workflow.versions.filter(version=workflow.version).exists():
-            return "-"
-        return format_html("<pre>{}</pre>", dump_yaml(authoring.current_definition(workflow)))
+    def get_readonly_fields(self, request, obj=None):
+        # A workflow stays in the workspace it was made in.
+        return [*self.readonly_fields, "workspace"] if obj else self.readonly_fields
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
-
-    def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        services.version_row_edits(user=request.user, workflow=form.instance)
+        if change:
+            super().save_model(request, obj, form, change)  # the status
+        services.save_definition_as_staff(
+            user=request.user, workflow=obj, definition=form.cleaned_data["definition"]
+        )
 
     def delete_model(self, request, obj):
         scheduling.remove_periodic_tasks(obj.schedules.all())

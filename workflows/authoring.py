@@ -37,22 +37,48 @@ def current_definition(workflow: Workflow) -> dict:
     return WorkflowVersion.objects.get(workflow=workflow, version=workflow.version).definition
 
 
-def _step_row(workflow: Workflow, spec: StepSpec, position: int) -> Step:
-    return Step(
-        workflow=workflow,
-        key=spec.key,
-        name=spec.name,
-        kind=spec.kind,
-        position=position,
-        depends_on=list(spec.depends_on) if spec.depends_on is not None else None,
-        prompt=spec.prompt,
-        when=spec.when,
-        model=spec.model,
-        parameters=spec.parameters,
-        response_schema=spec.response_schema,
-        retry_max_attempts=spec.max_attempts,
-        retry_backoff_seconds=spec.backoff_seconds,
-        timeout_seconds=spec.timeout,
+# A step row's fields, from its StepSpec: the rows are a read-only projection of the current
+# version's definition (the API's steps list, the admin's inline, step counts), never edited.
+def _row_values(spec: StepSpec, position: int) -> dict:
+    return {
+        "name": spec.name,
+        "kind": spec.kind,
+        "position": position,
+        "depends_on": list(spec.depends_on) if spec.depends_on is not None else None,
+        "prompt": spec.prompt,
+        "when": spec.when,
+        "model": spec.model,
+        "parameters": spec.parameters,
+        "response_schema": spec.response_schema,
+        "retry_max_attempts": spec.max_attempts,
+        "retry_backoff_seconds": spec.backoff_seconds,
+        "timeout_seconds": spec.timeout,
+    }
+
+
+def _project_steps(workflow: Workflow, definition: Definition) -> None:
+    """Bring the step rows in line with `definition`: rows of removed steps go, the others
+    are updated in place (their ids stay), new steps get rows."""
+    wanted = {spec.key: _row_values(spec, pos) for pos, spec in enumerate(definition.steps)}
+    rows = {row.key: row for row in workflow.steps.all()}
+    workflow.steps.exclude(key__in=wanted).delete()
+    changed = []
+    for key, values in wanted.items():
+        row = rows.get(key)
+        if row is None:
+            continue
+        if any(getattr(row, name) != value for name, value in values.items()):
+            for name, value in values.items():
+                setattr(row, name, value)
+            changed.append(row)
+    if changed:
+        Step.objects.bulk_update(changed, list(next(iter(wanted.values()))))
+    Step.objects.bulk_create(
+        [
+            Step(workflow=workflow, key=key, **values)
+            for key, values in wanted.items()
+            if key not in rows
+        ]
     )
 
 
@@ -63,10 +89,7 @@ def _write(workflow: Workflow, definition: Definition, *, actor: Actor) -> Workf
     workflow.default_parameters = definition.parameters
     workflow.inputs = [spec.to_dict() for spec in definition.inputs]
     workflow.save()
-    workflow.steps.all().delete()
-    Step.objects.bulk_create(
-        [_step_row(workflow, spec, position) for position, spec in enumerate(definition.steps)]
-    )
+    _project_steps(workflow, definition)
     WorkflowVersion.objects.create(
         workflow=workflow,
         version=workflow.version,
@@ -274,49 +297,14 @@ def export_definition(workflow: Workflow, *, fmt: str = "json") -> dict | str:
 # --- Direct row edits (the admin) -----------------------------------------------------------
 
 
-def step_as_dict(step: Step) -> dict:
-    """A Step row (saved or not) in the definition format."""
-    data: dict[str, Any] = {"key": step.key, "kind": step.kind}
-    if step.name:
-        data["name"] = step.name
-    if step.depends_on is not None:
-        data["depends_on"] = step.depends_on
-    for attr in ("when", "model", "prompt"):
-        if getattr(step, attr):
-            data[attr] = getattr(step, attr)
-    if step.parameters:
-        data["parameters"] = step.parameters
-    if step.response_schema is not None:
-        data["response_schema"] = step.response_schema
-    data["retry"] = {
-        "max_attempts": step.retry_max_attempts,
-        "backoff_seconds": step.retry_backoff_seconds,
-    }
-    data["timeout"] = step.timeout_seconds
-    return data
-
-
-def definition_from_rows(workflow: Workflow, steps) -> dict:
-    """The definition that a Workflow row and Step rows (in position order) describe."""
-    return {
-        "name": workflow.name,
-        "description": workflow.description,
-        "default_model": workflow.default_model,
-        "parameters": workflow.default_parameters or {},
-        "inputs": workflow.inputs or [],
-        "steps": [step_as_dict(step) for step in steps],
-    }
-
-
 @transaction.atomic
-def version_row_edits(*, user, workflow: Workflow) -> Workflow:
-    """After the admin saved a workflow's rows directly (Django's admin permissions gate that,
-    not workspace roles): read them back as a definition, validate it, and save it as the
-    next version (or version 1 of a new workflow), so the version invariant holds."""
-    workflow = _lock(workflow)
-    definition = definition_from_rows(workflow, workflow.steps.order_by("position", "id"))
+def save_definition_as_staff(*, user, workflow: Workflow, definition: Any) -> Workflow:
+    """The admin's edit (Django's admin permissions gate it, not workspace roles): a new
+    workflow (with its workspace and status set) at version 1, or an existing one's next
+    version, validated whole like every other edit."""
     actor = Actor(user)
-    if not WorkflowVersion.objects.filter(workflow=workflow).exists():
+    if workflow.pk is None:
         workflow.version = 1
+        workflow.created_by = user
         return _write(workflow, parse_definition(definition), actor=actor)
-    return _save_next_version(actor=actor, workflow=workflow, definition=definition)
+    return _save_next_version(actor=actor, workflow=_lock(workflow), definition=definition)

@@ -10,7 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.api.viewsets import WorkspaceField
+from accounts.viewsets import WorkspaceField
 from workflows import selectors
 from workflows.authoring import current_definition
 from workflows.models import (

@@ -21,9 +21,9 @@ from workflows.authoring import (
     import_workflow,
     reorder_steps,
     replace_definition,
+    save_definition_as_staff,
     update_step,
     update_workflow,
-    version_row_edits,
 )
 from workflows.engine.runs import (
     approve_step,
@@ -51,12 +51,12 @@ __all__ = [
     "replace_definition",
     "rerun_from",
     "retry_run",
+    "save_definition_as_staff",
     "set_budget",
     "start_run",
     "update_schedule",
     "update_step",
     "update_workflow",
-    "version_row_edits",
 ]
 
 

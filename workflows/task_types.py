@@ -24,9 +24,9 @@ from tasks.errors import TaskCancelled, TaskTimedOut
 from tasks.registry import TaskContext, task_type
 from workflows import selectors
 from workflows.authoring import current_definition
-from workflows.engine import cancel_run, start_run
 from workflows.engine.sweep import sweep_leases
 from workflows.models import RUN_FINISHED, Document, Run, StepRun, Trigger
+from workflows.services import cancel_run, start_run
 
 EXPORT_DIR = "exports"
 

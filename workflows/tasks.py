@@ -13,10 +13,11 @@ import logging
 from celery import shared_task
 
 from workflows.engine.dispatch import EXECUTE_STEP_TASK
-from workflows.engine.follow_on import run_with_follow_on
-from workflows.engine.runs import start_run
-from workflows.engine.sweep import sweep_leases as sweep
-from workflows.models import Schedule, Trigger
+
+# The engine is imported when a task runs (in the pool's child process), not here: imported in
+# the worker's main process before it forks its pool, it made a new worker hang at start-up
+# after another was killed -9 in the middle of a step (test_engine_durability). The cycle the
+# old function-level imports dodged is gone (engine/dispatch.py sends this task by name).
 
 logger = logging.getLogger(__name__)
 
@@ -28,17 +29,24 @@ logger = logging.getLogger(__name__)
     ignore_result=True,
 )
 def execute_step(step_run_id: int, lease_seconds: int | None = None) -> str:
+    from workflows.engine.follow_on import run_with_follow_on
+
     return run_with_follow_on(step_run_id, lease_seconds)
 
 
 @shared_task(name="workflows.sweep_leases", ignore_result=True)
 def sweep_leases() -> dict:
+    from workflows.engine.sweep import sweep_leases as sweep
+
     return sweep()
 
 
 @shared_task(name="workflows.run_schedule", ignore_result=True)
 def run_schedule(schedule_id: int) -> int | None:
     """Start a run for a schedule (beat calls this); a disabled or deleted one is skipped."""
+    from workflows.engine.runs import start_run
+    from workflows.models import Schedule, Trigger
+
     schedule = Schedule.objects.select_related("workflow").filter(pk=schedule_id).first()
     if schedule is None or not schedule.enabled:
         return None

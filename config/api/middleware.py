@@ -1,6 +1,7 @@
 from django.conf import settings
 
 from config.api.exceptions import error_response
+from config.api.views import not_found, server_failure
 
 
 class RequestBodyLimitMiddleware:
@@ -27,3 +28,25 @@ class RequestBodyLimitMiddleware:
                 {"limit_bytes": settings.MAX_REQUEST_BODY_BYTES, "received_bytes": length},
             )
         return self.get_response(request)
+
+
+class ApiErrorShapeMiddleware:
+    """API paths answer errors in the error shape in every mode: with DEBUG on, Django answers
+    a URL no view matches (and a crash) with its HTML debug page instead of `handler404`.
+    Outermost but for the request log, so it sees the final response (after CommonMiddleware's
+    slash redirect)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            request.path.startswith("/api/")
+            and response.status_code in (404, 500)
+            and response.get("Content-Type", "").startswith("text/html")
+        ):
+            if response.status_code == 404:
+                return not_found(request)
+            return server_failure(request)
+        return response

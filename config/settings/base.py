@@ -62,6 +62,7 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 MIDDLEWARE = [
     "config.api.request_logging.RequestLogMiddleware",
+    "config.api.middleware.ApiErrorShapeMiddleware",
     "config.api.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -172,7 +173,7 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.api.schema.AppTaggedAutoSchema",
     "EXCEPTION_HANDLER": "config.api.exceptions.exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
@@ -200,6 +201,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Operations are tagged by app (config.api.schema); a new app adds its line here.
+    "TAGS": [
+        {"name": "accounts", "description": "Users, authentication, workspaces, API keys."},
+        {"name": "workflows", "description": "Workflows, steps, schedules, runs, documents."},
+        {"name": "ai", "description": "Model calls (generate, analyze), models, usage."},
+        {"name": "tasks", "description": "Background tasks: submit, watch, cancel, retry."},
+        {"name": "realtime", "description": "WebSocket connection statistics."},
+        {"name": "config", "description": "Health."},
+    ],
     # Several models have a `status`; name each choice set after its class.
     "ENUM_NAME_OVERRIDES": {
         "WorkflowStatusEnum": "workflows.models.WorkflowStatus",

@@ -41,6 +41,13 @@ def test_unknown_api_route_is_json_404(alice_api):
     assert error["details"]["path"] == "/api/v3/no-such-thing/"
 
 
+def test_unknown_api_route_is_json_404_with_debug_on(alice_api, settings):
+    settings.DEBUG = True  # Django's HTML debug page otherwise
+    error = assert_error(alice_api.get("/api/v3/no-such-thing/"), 404, "not_found")
+    assert error["details"] == {"path": "/api/v3/no-such-thing/"}
+    assert alice_api.get("/no-such-page/")["Content-Type"].startswith("text/html")  # not the API
+
+
 def test_method_not_allowed_is_405(alice_api, workspace):
     assert_error(alice_api.delete(f"/api/v3/workspaces/{workspace.id}/"), 405, "method_not_allowed")
 

@@ -59,6 +59,21 @@ def test_openapi_describes_the_endpoints(api):
         assert path in paths, path
 
 
+def test_openapi_operations_are_tagged_by_app(api):
+    schema = api.get("/openapi.json").json()
+    declared = [tag["name"] for tag in schema["tags"]]
+    tag_of = {
+        (path, method): operation["tags"]
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+    }
+    assert all(len(tags) == 1 and tags[0] in declared for tags in tag_of.values()), tag_of
+    assert tag_of[("/api/v3/workflows/", "get")] == ["workflows"]
+    assert tag_of[("/api/v3/auth/login", "post")] == ["accounts"]
+    assert tag_of[("/api/v3/advanced/ai/generate", "post")] == ["ai"]
+    assert tag_of[("/api/v3/background/tasks/submit/", "post")] == ["tasks"]
+
+
 def test_docs_pages_use_local_assets(api):
     for url in ("/docs", "/redoc"):
         page = api.get(url).content.decode()

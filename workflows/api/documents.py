@@ -7,7 +7,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import viewsets
 from rest_framework.response import Response
 
-from config.api.viewsets import WorkspaceScopedMixin, WorkspaceScopedViewSet
+from accounts.viewsets import WorkspaceScopedMixin, WorkspaceScopedViewSet
 from workflows import selectors
 from workflows.filters import DocumentFilter
 from workflows.models import Document

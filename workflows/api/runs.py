@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.scoping import Actor
-from config.api.viewsets import WorkspaceScopedViewSet
+from accounts.viewsets import WorkspaceScopedViewSet
 from workflows import selectors, services
 from workflows.filters import RunFilter
 from workflows.models import Run, Trigger

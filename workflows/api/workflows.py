@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.scoping import Actor
-from config.api.viewsets import WorkspaceScopedModelViewSet, WorkspaceScopedViewSet
+from accounts.viewsets import WorkspaceScopedModelViewSet, WorkspaceScopedViewSet
 from config.errors import NotFound
 from workflows import authoring, selectors, services
 from workflows.api.formats import YAML_PARSERS, YAMLRenderer

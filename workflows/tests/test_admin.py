@@ -8,6 +8,7 @@ from django_celery_beat.models import PeriodicTask
 
 from accounts.models import User
 from workflows import authoring
+from workflows.definition import dump_yaml
 from workflows.models import Schedule, Workflow
 from workflows.tests.factories import make_document, make_run, make_step_run, make_workflow
 
@@ -22,46 +23,33 @@ def admin_client(user):
     return client
 
 
-def change_data(workflow, step_changes=None) -> dict:
-    steps = list(workflow.steps.order_by("position"))
+def change_data(workflow, definition: dict) -> dict:
+    """The change form as the admin posts it: the definition as YAML, steps read-only."""
     data = {
-        "workspace": workflow.workspace_id,
-        "name": workflow.name,
-        "description": workflow.description,
         "status": workflow.status,
-        "default_model": workflow.default_model,
-        "default_parameters": json.dumps(workflow.default_parameters),
-        "inputs": json.dumps(workflow.inputs),
-        "steps-TOTAL_FORMS": len(steps),
-        "steps-INITIAL_FORMS": len(steps),
-        "steps-MIN_NUM_FORMS": 0,
-        "steps-MAX_NUM_FORMS": 1000,
+        "definition": dump_yaml(definition),
         "versions-TOTAL_FORMS": 0,
         "versions-INITIAL_FORMS": 0,
         "versions-MIN_NUM_FORMS": 0,
         "versions-MAX_NUM_FORMS": 1000,
     }
-    for index, step in enumerate(steps):
-        row = {
-            "id": step.pk,
-            "workflow": workflow.pk,
-            "position": step.position,
-            "key": step.key,
-            "name": step.name,
-            "kind": step.kind,
-            "depends_on": json.dumps(step.depends_on),
-            "prompt": step.prompt,
-            "when": step.when,
-            "model": step.model,
-            "parameters": json.dumps(step.parameters),
-            "response_schema": json.dumps(step.response_schema),
-            "retry_max_attempts": step.retry_max_attempts,
-            "retry_backoff_seconds": step.retry_backoff_seconds,
-            "timeout_seconds": step.timeout_seconds,
+    steps = workflow.steps.count()
+    data.update(
+        {
+            "steps-TOTAL_FORMS": steps,
+            "steps-INITIAL_FORMS": steps,
+            "steps-MIN_NUM_FORMS": 0,
+            "steps-MAX_NUM_FORMS": 1000,
         }
-        row.update((step_changes or {}).get(step.key, {}))
-        data.update({f"steps-{index}-{name}": value for name, value in row.items()})
+    )
+    data.update({f"steps-{i}-id": row.pk for i, row in enumerate(workflow.steps.all())})
     return data
+
+
+def with_prompt(workflow, key: str, prompt: str) -> dict:
+    definition = authoring.current_definition(workflow)
+    next(step for step in definition["steps"] if step["key"] == key)["prompt"] = prompt
+    return definition
 
 
 def test_pages_render(admin_client, user, workspace):
@@ -82,29 +70,48 @@ def test_pages_render(admin_client, user, workspace):
         assert admin_client.get(url).status_code == 200, url
 
 
-def test_step_edits_in_the_admin_are_versioned(admin_client, user, workspace):
+def test_definition_edits_in_the_admin_are_versioned_and_the_steps_follow(
+    admin_client, user, workspace
+):
     workflow = make_workflow(user, workspace)
+    step_ids = dict(workflow.steps.values_list("key", "id"))
     url = f"/admin/workflows/workflow/{workflow.pk}/change/"
-    response = admin_client.post(
-        url, change_data(workflow, {"actions": {"prompt": "Only {{ steps.summary.title }}"}})
-    )
+    page = admin_client.get(url).content.decode()
+    assert "steps:" in page and "key: summary" in page  # the definition, as YAML
+
+    edited = with_prompt(workflow, "actions", "Only {{ steps.summary.title }}")
+    response = admin_client.post(url, change_data(workflow, edited))
     assert response.status_code == 302, response.content.decode()[:3000]
     workflow.refresh_from_db()
     assert workflow.version == 2
     assert authoring.current_definition(workflow)["steps"][1]["prompt"] == (
         "Only {{ steps.summary.title }}"
     )
+    # The rows are the definition's projection, updated in place.
+    rows = {row.key: row for row in workflow.steps.all()}
+    assert rows["actions"].prompt == "Only {{ steps.summary.title }}"
+    assert {key: row.pk for key, row in rows.items()} == step_ids
 
 
-def test_bad_step_edits_in_the_admin_are_refused(admin_client, user, workspace):
+def test_bad_definitions_in_the_admin_are_refused(admin_client, user, workspace):
     workflow = make_workflow(user, workspace)
     url = f"/admin/workflows/workflow/{workflow.pk}/change/"
-    response = admin_client.post(
-        url, change_data(workflow, {"summary": {"prompt": "{{ steps.actions.output }}"}})
-    )
+    bad = with_prompt(workflow, "summary", "{{ steps.actions.output }}")
+    response = admin_client.post(url, change_data(workflow, bad))
     assert response.status_code == 200
     assert "which is not upstream" in response.content.decode()
     assert Workflow.objects.get(pk=workflow.pk).version == 1
+
+
+def test_the_steps_are_read_only_in_the_admin(admin_client, user, workspace):
+    workflow = make_workflow(user, workspace)
+    url = f"/admin/workflows/workflow/{workflow.pk}/change/"
+    data = change_data(workflow, authoring.current_definition(workflow))
+    data["steps-0-prompt"] = "edited in the row"  # ignored: rows are not a form
+    assert admin_client.post(url, data).status_code == 302
+    workflow.refresh_from_db()
+    assert workflow.version == 1  # nothing changed
+    assert "edited in the row" not in workflow.steps.get(key="summary").prompt
 
 
 def test_schedules_from_the_admin_own_a_beat_task(admin_client, user, workspace):
@@ -133,12 +140,8 @@ def test_schedules_from_the_admin_own_a_beat_task(admin_client, user, workspace)
 def test_adding_a_workflow_in_the_admin_writes_version_one(admin_client, user, workspace):
     data = {
         "workspace": workspace.pk,
-        "name": "From the admin",
-        "description": "",
         "status": "active",
-        "default_model": "",
-        "default_parameters": "{}",
-        "inputs": "[]",
+        "definition": "name: From the admin\nsteps: []\n",
         "steps-TOTAL_FORMS": 0,
         "steps-INITIAL_FORMS": 0,
         "steps-MIN_NUM_FORMS": 0,
@@ -150,23 +153,14 @@ def test_adding_a_workflow_in_the_admin_writes_version_one(admin_client, user, w
     }
     empty = admin_client.post("/admin/workflows/workflow/add/", data)
     assert empty.status_code == 200 and "a non-empty list of steps" in empty.content.decode()
-    step = {
-        "position": 0,
-        "key": "only",
-        "name": "",
-        "kind": "transform",
-        "depends_on": "null",
-        "prompt": "{{ workflow.name }}",
-        "when": "",
-        "model": "",
-        "parameters": "{}",
-        "response_schema": "null",
-        "retry_max_attempts": 3,
-        "retry_backoff_seconds": 2,
-        "timeout_seconds": 120,
-    }
-    data.update({f"steps-0-{k}": v for k, v in step.items()}, **{"steps-TOTAL_FORMS": 1})
+    data["definition"] = (
+        "name: From the admin\n"
+        "steps:\n"
+        "  - {key: only, kind: transform, prompt: '{{ workflow.name }}'}\n"
+    )
     assert admin_client.post("/admin/workflows/workflow/add/", data).status_code == 302
     workflow = Workflow.objects.get(name="From the admin")
     assert workflow.version == 1 and workflow.created_by == user
+    assert workflow.workspace == workspace and workflow.status == "active"
     assert authoring.current_definition(workflow)["steps"][0]["key"] == "only"
+    assert list(workflow.steps.values_list("key", flat=True)) == ["only"]

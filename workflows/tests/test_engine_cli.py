@@ -4,9 +4,12 @@ import io
 
 import pytest
 import yaml
+from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from workflows.models import Run, RunStatus, Trigger
+from accounts.models import User
+from accounts.services import personal_workspace
+from workflows.models import Run, RunStatus, Trigger, Workflow
 from workflows.tests.engine_support import APPROVAL, DIAMOND, make_workflow
 
 
@@ -83,3 +86,47 @@ def test_queued_run_is_followed_live_until_it_finishes(celery_worker, admin, tmp
     run = Run.objects.get()
     assert run.status == RunStatus.SUCCEEDED and run.priority == "high"
     assert f"Run {run.pk} succeeded: 4 documents" in output
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_database_needs_no_user_and_running_a_file_again_reuses_its_workflow(tmp_path):
+    path = tmp_path / "diamond.yaml"
+    path.write_text(yaml.safe_dump(DIAMOND))
+
+    first = run_command(str(path), "--input", "topic=tea", "--inline")
+    again = run_command(str(path), "--input", "topic=tea", "--inline")
+
+    cli = User.objects.get(username="cli")  # made for the command line, cannot log in
+    assert not cli.has_usable_password()
+    workflow = Workflow.objects.get()  # one copy, not two
+    assert workflow.workspace == personal_workspace(cli) and workflow.version == 1
+    assert "Imported" in first and "unchanged" in again
+    assert Run.objects.filter(workflow=workflow, status=RunStatus.SUCCEEDED).count() == 2
+
+    changed = {**DIAMOND, "description": "Now described."}
+    path.write_text(yaml.safe_dump(changed))
+    assert "now version 2" in run_command(str(path), "--input", "topic=tea", "--inline")
+    assert Workflow.objects.get().version == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_readmes_examples_run_as_written(admin, tmp_path, monkeypatch):
+    """The README's runworkflow lines, on a database `make run` prepared (the admin, the
+    examples), from the project's directory."""
+    monkeypatch.chdir(settings.BASE_DIR)
+    call_command("load_examples", stdout=io.StringIO())
+    out_dir = tmp_path / "out"
+    output = run_command(
+        "examples/meeting-follow-up.yaml",
+        "--inline",
+        "--input",
+        "notes=Ship v2 Friday. Bob owns the notes.",
+        "--input",
+        "attendees=Bob",
+        "--out",
+        str(out_dir),
+    )
+    assert "unchanged" in output and "succeeded" in output and any(out_dir.iterdir())
+    by_name = run_command("Meeting follow-up", "--input", "notes=Ship v2 Friday.", "--inline")
+    assert "succeeded" in by_name
+    assert Workflow.objects.filter(name="Meeting follow-up").count() == 1

@@ -1,10 +1,14 @@
-"""`manage.py runworkflow FILE_OR_ID --input key=value ... [--inline] [--priority high]
-[--out DIR]`: run a workflow and show it happen.
+"""`manage.py runworkflow FILE_NAME_OR_ID --input key=value ... [--inline] [--priority high]
+[--out DIR] [--user NAME]`: run a workflow and show it happen.
 
 With --inline the engine runs every step in this process (no broker, no worker; plain SQLite
 is enough), through the same functions a worker calls. Without it the run is queued for the
-workers and followed live from the database. A FILE is imported into the user's workspace
-first.
+workers and followed live from the database.
+
+A FILE is imported into the user's personal workspace the first time; run again, it reuses
+that workflow (the one of the same name), saving the file as its next version if it changed.
+Without --user the command acts as `admin` (the demo user), or, on a database without one, as
+a local `cli` user created the first time.
 """
 
 import json
@@ -12,17 +16,18 @@ import sys
 import time
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts import services as accounts_services
+from accounts.models import User
 from accounts.scoping import Actor
 from accounts.services import personal_workspace
-from config.errors import DomainError, NotFound
+from config.errors import DomainError
 from workflows import authoring, selectors, services
 from workflows.definition import load_text
-from workflows.engine import start_run
 from workflows.engine.dispatch import CELERY
 from workflows.engine.inline import InlineDispatcher
+from workflows.management.cli import DEFAULT_USER
 from workflows.models import (
     RUN_FINISHED,
     Priority,
@@ -116,14 +121,13 @@ class Command(BaseCommand):
         parser.add_argument("--inline", action="store_true", help="run in this process")
         parser.add_argument("--priority", choices=Priority.values, default=Priority.NORMAL)
         parser.add_argument("--out", help="write the documents to this directory as markdown")
-        parser.add_argument("--user", default="admin", help="run as this user (default admin)")
+        parser.add_argument(
+            "--user", help=f"run as this user (default {DEFAULT_USER}, else a local 'cli' user)"
+        )
         parser.add_argument("--timeout", type=float, default=600.0, help="seconds to follow")
 
     def handle(self, *args, **options):
-        user = get_user_model().objects.filter(username=options["user"]).first()
-        if user is None:
-            raise CommandError(f"No user {options['user']!r} (use --user).")
-        actor = Actor(user)
+        actor = Actor(self._user(options["user"]))
         workflow = self._workflow(actor, options["workflow"])
         definition = authoring.current_definition(workflow)
         inputs = parse_inputs(options["input"], definition)
@@ -145,27 +149,56 @@ class Command(BaseCommand):
         progress.close()
         self._finish(run, options["out"])
 
+    def _user(self, username: str | None):
+        if username is None:
+            return (
+                User.objects.filter(username=DEFAULT_USER).first()
+                or accounts_services.local_cli_user()
+            )
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            raise CommandError(f"No user {username!r}.")
+        return user
+
     def _workflow(self, actor: Actor, target: str) -> Workflow:
         path = Path(target)
         if path.is_file():
             try:
-                data = load_text(path.read_text(encoding="utf-8"))
-                workflow = services.create_workflow(
-                    actor=actor, workspace=personal_workspace(actor.user), definition=data
-                )
+                return self._import(actor, path)
             except DomainError as exc:
                 raise CommandError(f"{path}: {exc.message} {json.dumps(exc.details)}") from exc
+        visible = selectors.workflows_for(actor)
+        workflow = (
+            visible.filter(pk=int(target)).first()
+            if target.isdigit()
+            else visible.filter(name=target).first()
+        )
+        if workflow is None:
+            raise CommandError(
+                f"{target!r} is neither a definition file nor a workflow (id or name) in "
+                f"{actor.user}'s workspaces."
+            )
+        return workflow
+
+    def _import(self, actor: Actor, path: Path) -> Workflow:
+        """The file's workflow: imported the first time, then found again by its name in the
+        user's workspace (and saved as its next version if the file changed)."""
+        data = load_text(path.read_text(encoding="utf-8"))
+        workspace = personal_workspace(actor.user)
+        name = data.get("name") if isinstance(data, dict) else None
+        existing = Workflow.objects.filter(workspace=workspace, name=name).first() if name else None
+        if existing is None:
+            workflow = services.create_workflow(actor=actor, workspace=workspace, definition=data)
             self.stdout.write(f"Imported {path} as workflow {workflow.pk} ({workflow.name}).\n")
             return workflow
-        if not target.isdigit():
-            raise CommandError(f"{target!r} is neither a definition file nor a workflow id.")
-        try:
-            return selectors.get_workflow(actor, int(target))
-        except NotFound as exc:
-            raise CommandError(f"No workflow {target} in {actor.user}'s workspaces.") from exc
+        version = existing.version
+        workflow = services.replace_definition(actor=actor, workflow=existing, definition=data)
+        change = "unchanged" if workflow.version == version else f"now version {workflow.version}"
+        self.stdout.write(f"{path} is workflow {workflow.pk} ({workflow.name}, {change}).\n")
+        return workflow
 
     def _start(self, actor, workflow, inputs, options, dispatcher=CELERY) -> Run:
-        run = start_run(
+        run = services.start_run(
             actor=actor,
             workflow=workflow,
             inputs=inputs,
