@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-APPS = {"accounts", "ai", "realtime", "tasks", "workflows"}
+APPS = {"accounts", "ai", "audit", "realtime", "tasks", "workflows"}
 WIRING = {"urls.py", "api/router.py", "asgi.py", "celery_app.py", "testing.py"}
 
 
