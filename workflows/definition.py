@@ -11,6 +11,7 @@ from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
 import yaml
+from django.core.exceptions import ValidationError
 from jsonschema import SchemaError
 from jsonschema.validators import validator_for
 
@@ -242,6 +243,15 @@ def _parameters(raw: Any, report) -> dict:
         if isinstance(value, bool) or not isinstance(value, kind) or not low <= value <= high:
             report(f"'{name}' must be a number from {low} to {high}")
     return dict(raw)
+
+
+def check_parameters(raw: Any) -> dict:
+    """Model parameters as a definition accepts them, or django's ValidationError."""
+    problems: list[str] = []
+    parameters = _parameters(raw, problems.append)
+    if problems:
+        raise ValidationError(problems)
+    return parameters
 
 
 def _inputs(raw: Any, problems: _Problems) -> list[InputSpec]:
