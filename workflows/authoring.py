@@ -47,6 +47,7 @@ def _step_row(workflow: Workflow, spec: StepSpec, position: int) -> Step:
         position=position,
         depends_on=list(spec.depends_on) if spec.depends_on is not None else None,
         prompt=spec.prompt,
+        query=spec.query,
         when=spec.when,
         model=spec.model,
         parameters=spec.parameters,
@@ -295,7 +296,7 @@ def step_as_dict(step: Step) -> dict:
         data["name"] = step.name
     if step.depends_on is not None:
         data["depends_on"] = step.depends_on
-    for attr in ("when", "model", "prompt"):
+    for attr in ("when", "model", "prompt", "query"):
         if getattr(step, attr):
             data[attr] = getattr(step, attr)
     if step.parameters:
