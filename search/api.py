@@ -64,8 +64,10 @@ class _HitsView(GenericAPIView):
     pagination_class = StandardPagination
     serializer_class = HitSerializer
 
-    def respond(self, hits):
+    def respond(self, hits, excerpts=None):
         page = self.paginate_queryset(hits)
+        if excerpts is not None:
+            excerpts(page)
         documents = Document.objects.select_related("run").in_bulk([h.document_id for h in page])
         return self.get_paginated_response(_render(page, documents))
 
@@ -108,13 +110,13 @@ class DocumentSearchView(_HitsView):
         found = DocumentFilter(data, queryset=documents_for(actor))
         if not found.is_valid():
             raise InvalidFilter("Invalid filter.", details=found.errors)
-        hits = selectors.search(
+        ranking = selectors.rank(
             found.qs,
             params.validated_data.get("q", ""),
             mode=params.validated_data["mode"],
             limit=settings.SEARCH_CANDIDATES,
         )
-        return self.respond(hits)
+        return self.respond(ranking.hits, excerpts=ranking.add_excerpts)
 
 
 class RelatedDocumentsView(_HitsView):

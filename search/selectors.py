@@ -20,9 +20,9 @@ import numpy as np
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection, connections, transaction
-from django.db.models import Case, QuerySet, Value, When
+from django.db.models import Case, Count, Q, QuerySet, Value, When
 
-from search import embeddings, vectors
+from search import embeddings, matrix, vectors
 from search.errors import InvalidQuery
 from search.models import DocumentChunk
 from search.services import models_by_workspace
@@ -108,7 +108,7 @@ class Hit:
     keyword_rank: int | None = None
     semantic_rank: int | None = None
     similarity: float | None = None  # cosine of the best chunk (semantic)
-    chunk_text: str = ""  # that chunk, for the excerpt
+    chunk_id: int | None = None  # that chunk, for the excerpt
     model: str = ""  # the embedding model that ranked it
     excerpt: str = ""
 
@@ -142,17 +142,30 @@ def words(q: str) -> list[str]:
     return list(dict.fromkeys(w.lower() for w in _WORD.findall(q)))[:MAX_WORDS]
 
 
-def search(
+@dataclass
+class Ranking:
+    q: str
+    hits: list[Hit]
+    query_vectors: dict  # per embedding model, for the excerpts
+
+    def add_excerpts(self, hits: list[Hit] | None = None) -> list[Hit]:
+        """Excerpts for `hits` (a page of this ranking; all of it by default)."""
+        hits = self.hits if hits is None else hits
+        add_excerpts(hits, self.q, query_vectors=self.query_vectors)
+        return hits
+
+
+def rank(
     documents: QuerySet[Document], q: str, *, mode: str = "hybrid", limit: int | None = None
-):
-    """The best documents for `q`, at most `limit` (default SEARCH_CANDIDATES), as Hits with
-    their excerpts, best first."""
+) -> Ranking:
+    """The best documents for `q`, at most `limit` (default SEARCH_CANDIDATES), best first,
+    without excerpts yet (a caller that pages adds them to its page only)."""
     q = clean_query(q)
     mode = clean_mode(mode)
     limit = limit or settings.SEARCH_CANDIDATES
     depth = max(limit, settings.SEARCH_CANDIDATES) if mode == "hybrid" else limit
     keyword = keyword_ranking(documents, q, depth) if mode != "semantic" else []
-    semantic, _query_vectors = (
+    semantic, query_vectors = (
         semantic_ranking(documents, q, depth) if mode != "keyword" else ([], {})
     )
     if mode == "keyword":
@@ -161,9 +174,14 @@ def search(
         hits = semantic
     else:
         hits = fuse(keyword, semantic)
-    hits = hits[:limit]
-    add_excerpts(hits, q, query_vectors=_query_vectors)
-    return hits
+    return Ranking(q, hits[:limit], query_vectors)
+
+
+def search(
+    documents: QuerySet[Document], q: str, *, mode: str = "hybrid", limit: int | None = None
+) -> list[Hit]:
+    """`rank`, with every hit's excerpt."""
+    return rank(documents, q, mode=mode, limit=limit).add_excerpts()
 
 
 def fuse(keyword: list[Hit], semantic: list[Hit]) -> list[Hit]:
@@ -176,7 +194,7 @@ def fuse(keyword: list[Hit], semantic: list[Hit]) -> list[Hit]:
         entry.score += 1 / (k + hit.semantic_rank)
         entry.semantic_rank = hit.semantic_rank
         entry.similarity = hit.similarity
-        entry.chunk_text = hit.chunk_text
+        entry.chunk_id = hit.chunk_id
         entry.model = hit.model
     return sorted(fused.values(), key=lambda h: (-h.score, -h.document_id))
 
@@ -257,42 +275,54 @@ def nearest(
 ) -> list[Hit]:
     """The documents (of `documents`, in these workspaces, indexed with `model`) whose best
     chunk is closest to `query_vector`, by cosine similarity."""
-    chunks = DocumentChunk.objects.filter(
-        workspace_id__in=workspace_ids,
-        model=model,
-        dimensions=query_vector.shape[0],
-        document__in=documents.values("pk"),
-    )
-    if exclude is not None:
-        chunks = chunks.exclude(document_id=exclude)
-    if vectors.uses_pgvector(chunks.db):
+    if vectors.uses_pgvector(documents.db):
+        chunks = DocumentChunk.objects.filter(
+            workspace_id__in=workspace_ids,
+            model=model,
+            dimensions=query_vector.shape[0],
+            document__in=documents.values("pk"),
+        )
+        if exclude is not None:
+            chunks = chunks.exclude(document_id=exclude)
         best = _nearest_pgvector(chunks, query_vector, limit)
     else:
-        best = _nearest_numpy(chunks, query_vector, limit)
-    texts = dict(
-        DocumentChunk.objects.filter(pk__in=[chunk_id for _, chunk_id, _ in best]).values_list(
-            "pk", "text"
-        )
-    )
+        best = _nearest_numpy(documents, workspace_ids, model, query_vector, limit, exclude)
     return [
-        Hit(doc_id, score, similarity=score, chunk_text=texts.get(chunk_id, ""), model=model)
+        Hit(doc_id, score, similarity=score, chunk_id=chunk_id, model=model)
         for doc_id, chunk_id, score in best
     ]
 
 
-def _nearest_numpy(chunks: QuerySet, query_vector: np.ndarray, limit: int) -> list[tuple]:
-    rows = list(chunks.order_by().values_list("document_id", "pk", "embedding"))
-    if not rows:
+def _nearest_numpy(
+    documents: QuerySet[Document],
+    workspace_ids: list[int],
+    model: str,
+    query_vector: np.ndarray,
+    limit: int,
+    exclude: int | None,
+) -> list[tuple]:
+    loaded = matrix.load(documents.db, workspace_ids, model, int(query_vector.shape[0]))
+    if not len(loaded.doc_ids):
         return []
-    doc_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    chunk_ids = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
-    matrix = np.vstack([r[2] for r in rows])
-    scores = matrix @ query_vector.astype(np.float32)
+    keep = np.ones(len(loaded.doc_ids), dtype=bool)
+    # Only when `documents` is narrower than these workspaces (a filter): which ones it holds.
+    wanted = documents.filter(workspace_id__in=workspace_ids)
+    counts = Document.objects.filter(workspace_id__in=workspace_ids).aggregate(
+        all=Count("id"), wanted=Count("id", filter=Q(pk__in=wanted.values("pk")))
+    )
+    if counts["wanted"] != counts["all"]:
+        allowed = np.fromiter(wanted.values_list("pk", flat=True).order_by(), dtype=np.int64)
+        keep &= np.isin(loaded.doc_ids, allowed)
+    if exclude is not None:
+        keep &= loaded.doc_ids != exclude
+    scores = loaded.vectors @ query_vector.astype(np.float32)
+    scores[~keep] = -np.inf
     order = np.argsort(-scores, kind="stable")
+    order = order[np.isfinite(scores[order])]
     # The first time a document appears in score order is its best chunk.
-    _, first = np.unique(doc_ids[order], return_index=True)
+    _, first = np.unique(loaded.doc_ids[order], return_index=True)
     best = order[np.sort(first)][:limit]
-    return [(int(doc_ids[i]), int(chunk_ids[i]), float(scores[i])) for i in best]
+    return [(int(loaded.doc_ids[i]), int(loaded.chunk_ids[i]), float(scores[i])) for i in best]
 
 
 def _nearest_pgvector(chunks: QuerySet, query_vector: np.ndarray, limit: int) -> list[tuple]:
@@ -361,6 +391,8 @@ def add_excerpts(hits: list[Hit], q: str, *, query_vectors: dict | None = None) 
     contents = dict(
         Document.objects.filter(pk__in=[h.document_id for h in hits]).values_list("pk", "content")
     )
+    chunk_ids = [h.chunk_id for h in hits if h.chunk_id is not None]
+    texts = dict(DocumentChunk.objects.filter(pk__in=chunk_ids).values_list("pk", "text"))
     terms = [t for t in words(q) if len(t) > 2] if q else []
     pattern = re.compile(r"\b(" + "|".join(map(re.escape, terms)) + r")", re.I) if terms else None
     for hit in hits:
@@ -368,8 +400,8 @@ def add_excerpts(hits: list[Hit], q: str, *, query_vectors: dict | None = None) 
         match = pattern.search(content) if pattern else None
         if match:
             hit.excerpt = _window(content, match.start())
-        elif hit.chunk_text:
-            body = hit.chunk_text.split("\n", 1)[-1]  # the chunk's first line is the title
+        elif hit.chunk_id in texts:
+            body = texts[hit.chunk_id].split("\n", 1)[-1]  # the chunk's first line is the title
             vector = (query_vectors or {}).get(hit.model)
             hit.excerpt = _window(body, _nearest_sentence(body, hit.model, vector))
         else:
