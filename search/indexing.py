@@ -15,10 +15,10 @@ def on_runs_finished(sender, run_ids, dispatcher=None, **kwargs) -> None:
     if not settings.SEARCH_INDEX_ON_RUN_FINISH:
         return
     from search import tasks
-    from workflows.engine.dispatch import InlineDispatcher
+    from workflows.engine.dispatch import CeleryDispatcher
 
-    if isinstance(dispatcher, InlineDispatcher):
-        tasks.index_runs(run_ids)
+    if dispatcher is not None and not isinstance(dispatcher, CeleryDispatcher):
+        tasks.index_runs(run_ids)  # the run ran in this process (--inline): no broker
         return
     try:
         tasks.index_runs.apply_async(args=[run_ids], queue=tasks.QUEUE, retry=False)
