@@ -29,6 +29,7 @@ STEP_FIELDS = [
     "kind",
     "depends_on",
     "prompt",
+    "query",
     "when",
     "model",
     "parameters",

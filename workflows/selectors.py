@@ -101,6 +101,13 @@ def documents_for(actor: Actor) -> QuerySet[Document]:
     )
 
 
+def get_document(actor: Actor, pk) -> Document:
+    document = documents_for(actor).filter(pk=pk).first()
+    if document is None:
+        raise NotFound("No such document.", details={"document_id": pk})
+    return document
+
+
 def children_ids(document: Document) -> list[int]:
     through = Document.parents.through
     ids = through.objects.filter(

@@ -51,6 +51,7 @@ class StepSerializer(serializers.ModelSerializer):
             "position",
             "depends_on",
             "prompt",
+            "query",
             "when",
             "model",
             "parameters",
@@ -362,6 +363,7 @@ class RunSerializer(serializers.ModelSerializer):
             "priority",
             "trigger",
             "inputs",
+            "inputs_filled",
             "max_cost",
             "source_run",
             "error_code",
@@ -394,6 +396,11 @@ class RunDetailSerializer(RunSerializer):
 
 class StartRunSerializer(serializers.Serializer):
     inputs = serializers.DictField(required=False, default=dict)
+    use_suggested_inputs = serializers.BooleanField(
+        default=False,
+        help_text="Fill the inputs left out from GET /workflows/{id}/suggested-inputs; the "
+        "run's `inputs_filled` says which.",
+    )
     priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.NORMAL)
     max_cost = serializers.DecimalField(
         max_digits=12, decimal_places=6, min_value=0, required=False, allow_null=True
@@ -405,6 +412,7 @@ class ExecuteSerializer(serializers.Serializer):
 
     workflow_id = serializers.IntegerField()
     parameters = serializers.DictField(required=False, default=dict)
+    use_suggested_inputs = serializers.BooleanField(default=False)
     priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.NORMAL)
     max_cost = serializers.DecimalField(
         max_digits=12, decimal_places=6, min_value=0, required=False, allow_null=True
@@ -418,3 +426,17 @@ class RerunSerializer(serializers.Serializer):
 
 class DecisionSerializer(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class SuggestedInputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.CharField()
+    required = serializers.BooleanField()
+    value = serializers.JSONField(allow_null=True)
+    source = serializers.ChoiceField(choices=["default", "last_run"], allow_null=True)
+    run = serializers.IntegerField(allow_null=True, help_text="The run a last_run value is from.")
+
+
+class SuggestedInputsSerializer(serializers.Serializer):
+    workflow = serializers.IntegerField()
+    inputs = SuggestedInputSerializer(many=True)

@@ -40,6 +40,11 @@ urlpatterns = [
     _path("workflows/import", authoring_api.WorkflowImportView.as_view(), "workflow-import"),
     _path(f"{WORKFLOW}/export", _workflows.as_view({"get": "export"}), "workflow-export"),
     _path(f"{WORKFLOW}/analytics", _workflows.as_view({"get": "analytics"}), "workflow-analytics"),
+    _path(
+        f"{WORKFLOW}/suggested-inputs",
+        _workflows.as_view({"get": "suggested_inputs"}),
+        "workflow-suggested-inputs",
+    ),
     re_path(
         r"^workflows/(?P<workflow_pk>\d+)/steps/reorder$",
         authoring_api.StepViewSet.as_view({"post": "reorder"}),

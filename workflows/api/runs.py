@@ -33,6 +33,7 @@ def _start(request, workflow_id: int, data: dict, inputs: dict) -> Response:
         priority=data["priority"],
         max_cost=data.get("max_cost"),
         trigger=Trigger.API,
+        use_suggested_inputs=data.get("use_suggested_inputs", False),
     )
     detail = selectors.run_detail(run.pk)
     return Response(RunDetailSerializer(detail).data, status=status.HTTP_201_CREATED)
