@@ -212,6 +212,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "workflows", "description": "Workflows, steps, schedules, runs, documents."},
         {"name": "ai", "description": "Model calls (generate, analyze), models, usage."},
         {"name": "tasks", "description": "Background tasks: submit, watch, cancel, retry."},
+        {"name": "search", "description": "Keyword, semantic and hybrid document search."},
         {"name": "realtime", "description": "WebSocket connection statistics."},
         {"name": "config", "description": "Health."},
     ],
