@@ -292,6 +292,8 @@ class BudgetSerializer(serializers.ModelSerializer):
     )
     monthly_token_limit = serializers.IntegerField(min_value=0, allow_null=True, required=False)
     month_to_date = serializers.SerializerMethodField()
+    # None until a limit is first saved (the workspace has no budget row yet).
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
     class Meta:
         model = Budget
