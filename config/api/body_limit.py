@@ -5,8 +5,8 @@ runs, and a chunked request (no Content-Length) declares nothing to check: 200 M
 unauthenticated login were accepted. This wrapper sits in front of Django, counts the bytes as
 they arrive, and answers 413 in the API's error shape at the first byte over the limit, without
 reading the rest. A chunked body under the limit is handed on with its Content-Length (DRF
-reads nothing without one). `RequestBodyLimitMiddleware` (config/api/middleware.py) keeps the same rule for
-WSGI and the test client.
+reads nothing without one). `RequestBodyLimitMiddleware` (config/api/middleware.py) keeps the
+same rule for WSGI and the test client.
 """
 
 import json

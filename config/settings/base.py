@@ -321,6 +321,8 @@ REALTIME_RATE_PER_SECOND = env.float("REALTIME_RATE_PER_SECOND", default=20.0)
 REALTIME_RATE_BURST = env.int("REALTIME_RATE_BURST", default=40)
 REALTIME_FLOOD_TOLERANCE = env.int("REALTIME_FLOOD_TOLERANCE", default=20)
 REALTIME_MAX_SUBSCRIPTIONS = env.int("REALTIME_MAX_SUBSCRIPTIONS", default=50)
+# Open connections per user across every web process; one more is closed with 4429.
+REALTIME_MAX_CONNECTIONS = env.int("REALTIME_MAX_CONNECTIONS", default=100)
 # Events waiting to be written to one slow client; beyond this it is closed with 4408.
 REALTIME_MAX_QUEUED_EVENTS = env.int("REALTIME_MAX_QUEUED_EVENTS", default=1000)
 # Connection statistics in Redis: each web process rewrites its keys every heartbeat; they
