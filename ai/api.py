@@ -30,6 +30,7 @@ from ai.serializers import (
     UsageRecordSerializer,
 )
 from config.api.exceptions import error_body
+from config.api.schema import SSE_EVENT_SCHEMA
 from config.api.viewsets import WorkspaceScopedMixin, WorkspaceScopedViewSet
 
 
@@ -103,7 +104,7 @@ class GenerateView(APIView):
         responses={
             (200, "application/json"): GenerateResultSerializer,
             (200, "text/event-stream"): OpenApiResponse(
-                OpenApiTypes.STR,
+                SSE_EVENT_SCHEMA,
                 description="With `stream: true`: server-sent events `start`, `delta`..., then "
                 "`done` (the JSON answer's body), or `error` (the error shape) when the model "
                 "fails after the stream began. Failures before it begin are 4xx/5xx statuses.",

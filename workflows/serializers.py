@@ -87,7 +87,9 @@ class ReorderSerializer(serializers.Serializer):
 
 class WorkflowSerializer(serializers.ModelSerializer):
     step_count = serializers.SerializerMethodField()
-    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
+    created_by = serializers.CharField(
+        source="created_by.username", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = Workflow
@@ -166,7 +168,9 @@ class WorkflowWriteSerializer(serializers.Serializer):
 
 
 class VersionSerializer(serializers.ModelSerializer):
-    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
+    created_by = serializers.CharField(
+        source="created_by.username", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = WorkflowVersion
@@ -253,9 +257,11 @@ class LineageNodeSerializer(serializers.ModelSerializer):
 
 
 class ScheduleSerializer(serializers.ModelSerializer):
-    periodic_task = serializers.CharField(source="periodic_task.name", read_only=True, default=None)
+    periodic_task = serializers.CharField(
+        source="periodic_task.name", read_only=True, default=None, allow_null=True
+    )
     last_run_at = serializers.DateTimeField(
-        source="periodic_task.last_run_at", read_only=True, default=None
+        source="periodic_task.last_run_at", read_only=True, default=None, allow_null=True
     )
 
     class Meta:

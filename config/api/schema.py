@@ -16,6 +16,16 @@ ERROR_DESCRIPTIONS = {
     "`Retry-After` says when to retry.",
 }
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# A server-sent event as clients (and schemathesis) read it: the event's name and its data, a
+# JSON text (for `error`, the error shape).
+SSE_EVENT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string"},
+        "data": {"type": "string", "description": "JSON text"},
+        "id": {"type": "string"},
+    },
+}
 
 
 class ErrorDetailSerializer(serializers.Serializer):
@@ -51,5 +61,7 @@ class AutoSchema(openapi.AutoSchema):
                 continue
             body = self._get_response_for_code(ErrorSerializer, code, direction=direction)
             body["description"] = ERROR_DESCRIPTIONS[code]
+            if "text/event-stream" in body.get("content", {}):
+                body["content"]["text/event-stream"] = {"schema": SSE_EVENT_SCHEMA}
             responses[code] = body
         return responses
