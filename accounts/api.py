@@ -33,6 +33,7 @@ from accounts.serializers import (
 from audit.events import SecurityEventKind
 from audit.services import record_security_event
 from config.errors import DomainError
+from config.ratelimit import client_ip
 
 
 class InvalidRefreshToken(DomainError):
@@ -46,7 +47,7 @@ def _tokens_for(user) -> dict:
 
 
 @method_decorator(
-    ratelimit(key="ip", rate=lambda g, r: settings.REGISTER_RATE, block=True), name="post"
+    ratelimit(key=client_ip, rate=lambda g, r: settings.REGISTER_RATE, block=True), name="post"
 )
 class RegisterView(APIView):
     permission_classes = [permissions.AllowAny]
@@ -62,7 +63,7 @@ class RegisterView(APIView):
 
 
 @method_decorator(
-    ratelimit(key="ip", rate=lambda g, r: settings.LOGIN_RATE, block=True), name="post"
+    ratelimit(key=client_ip, rate=lambda g, r: settings.LOGIN_RATE, block=True), name="post"
 )
 class LoginView(TokenObtainPairView):
     """Username and password in, `access` and `refresh` tokens out."""

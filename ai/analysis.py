@@ -11,6 +11,7 @@ from django.conf import settings
 from accounts.models import Role
 from accounts.scoping import Actor, require_role
 from ai import errors, services
+from config.errors import Forbidden
 
 # VADER's own thresholds for its compound score.
 POSITIVE_AT = 0.05
@@ -143,6 +144,11 @@ def analyze(*, actor: Actor, workspace, text: str, use_model: bool) -> dict:
     """`analyze_text` for an API caller: any member without a model; with one, the caller must
     be allowed to generate (`services.authorize_generation`)."""
     if use_model:
+        if actor.api_key is not None and not actor.api_key.can_write:
+            raise Forbidden(
+                "Analysis with a model spends; it needs the 'write' scope.",
+                code="insufficient_scope",
+            )
         services.authorize_generation(actor=actor, workspace=workspace)
     else:
         require_role(actor, workspace, Role.VIEWER)

@@ -6,7 +6,7 @@ from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, renderers
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
@@ -26,6 +26,7 @@ from ai.serializers import (
     UsageRecordSerializer,
 )
 from config.api.exceptions import error_body
+from config.api.schema import SSE_EVENT_SCHEMA
 
 
 class EventStreamRenderer(renderers.BaseRenderer):
@@ -72,7 +73,18 @@ class GenerateView(APIView):
         EventStreamRenderer,
     ]
 
-    @extend_schema(request=GenerateSerializer, responses={200: GenerateResultSerializer})
+    @extend_schema(
+        request=GenerateSerializer,
+        responses={
+            (200, "application/json"): GenerateResultSerializer,
+            (200, "text/event-stream"): OpenApiResponse(
+                SSE_EVENT_SCHEMA,
+                description="With `stream: true`: server-sent events `start`, `delta`..., then "
+                "`done` (the JSON answer's body), or `error` (the error shape) when the model "
+                "fails after the stream began. Failures before it begin are 4xx/5xx statuses.",
+            ),
+        },
+    )
     def post(self, request):
         serializer = GenerateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
@@ -117,7 +129,11 @@ async def _async_events(events):
 
 class AnalyzeView(APIView):
     """Sentiment, keywords, an extractive summary and readability, with no model; with
-    `use_model: true` the summary and keywords come from the workspace's default model."""
+    `use_model: true` the summary and keywords come from the workspace's default model.
+    Without a model it changes nothing: viewers and read-only API keys may call it; with one it
+    spends, like generation (editors, and keys with the write scope)."""
+
+    reads_only = True
 
     @extend_schema(request=AnalyzeSerializer, responses={200: AnalysisResultSerializer})
     def post(self, request):
