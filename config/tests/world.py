@@ -8,7 +8,7 @@ from accounts.models import Role
 from accounts.scoping import Actor
 from ai import services as ai
 from tasks import services as tasks
-from workflows import authoring, budgets, scheduling
+from workflows import services as workflow_services
 from workflows.engine.runs import start_run
 from workflows.models import Document, Run
 
@@ -74,8 +74,10 @@ def build_world(prefix: str = "w") -> World:
         world.api_keys[name] = secret
 
     for target in (workspace, shared):
-        chain = authoring.create_workflow(actor=actor, workspace=target, definition=CHAIN)
-        approval = authoring.create_workflow(actor=actor, workspace=target, definition=APPROVAL)
+        chain = workflow_services.create_workflow(actor=actor, workspace=target, definition=CHAIN)
+        approval = workflow_services.create_workflow(
+            actor=actor, workspace=target, definition=APPROVAL
+        )
         done = _run_inline(
             lambda inline, c=chain: start_run(actor=actor, workflow=c, inputs={}, dispatcher=inline)
         )
@@ -84,10 +86,10 @@ def build_world(prefix: str = "w") -> World:
                 actor=actor, workflow=a, inputs={}, dispatcher=inline
             )
         )
-        schedule = scheduling.create_schedule(
+        schedule = workflow_services.create_schedule(
             actor=actor, workflow=chain, name="nightly", cron="0 3 * * *"
         )
-        budgets.set_budget(
+        workflow_services.set_budget(
             actor=actor, workspace=target, monthly_cost_limit=None, monthly_token_limit=10**9
         )
         task = tasks.submit_task(
