@@ -19,12 +19,15 @@ env = environ.Env()
 env.read_env(BASE_DIR / ".env")  # optional; real environment variables win
 
 # --- Core ---------------------------------------------------------------------------------
-SECRET_KEY = env("SECRET_KEY", default="insecure-dev-key-change-me-in-production-0123456789")
+DEVELOPMENT_SECRET_KEY = "insecure-dev-key-change-me-in-production-0123456789"
+SECRET_KEY = env("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-# Fernet key(s) for secrets stored encrypted at rest; the first encrypts, all decrypt (rotation).
+# Fernet key(s) for secrets stored encrypted at rest (config/crypto.py); the first encrypts,
+# all decrypt (rotation). Development without it uses a key file under var/; production refuses.
 ENCRYPTION_KEY = env.list("ENCRYPTION_KEY", default=[])
+ENCRYPTION_KEY_FILE = VAR_DIR / "encryption.key"
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -223,6 +226,11 @@ REGISTER_RATE = env("REGISTER_RATE", default="10/m")
 OPENAI_API_KEY = env("OPENAI_API_KEY", default="")
 ANTHROPIC_API_KEY = env("ANTHROPIC_API_KEY", default="")
 GEMINI_API_KEY = env("GEMINI_API_KEY", default="")
+# A workspace may bring its own key for these three (encrypted at rest; the gateway prefers it).
+# Optional base URLs send a provider's calls through a proxy or compatible gateway.
+OPENAI_API_BASE = env("OPENAI_API_BASE", default="")
+ANTHROPIC_API_BASE = env("ANTHROPIC_API_BASE", default="")
+GEMINI_API_BASE = env("GEMINI_API_BASE", default="")
 # Any OpenAI-compatible server (Ollama, vLLM, llama.cpp): models are "local/<name>".
 LOCAL_LLM_BASE_URL = env("LOCAL_LLM_BASE_URL", default="")
 LOCAL_LLM_API_KEY = env("LOCAL_LLM_API_KEY", default="")
