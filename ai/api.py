@@ -232,7 +232,9 @@ class _WorkspaceProviderKeys(APIView):
 
 
 class ProviderKeyListView(_WorkspaceProviderKeys):
-    @extend_schema(responses={200: ProviderKeyListSerializer})
+    @extend_schema(
+        operation_id="workspace_ai_keys_list", responses={200: ProviderKeyListSerializer}
+    )
     def get(self, request, workspace_pk: int):
         workspace = self.workspace(request, workspace_pk)
         body = {"workspace": workspace.pk, "providers": selectors.provider_keys_of(workspace.pk)}
