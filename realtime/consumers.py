@@ -37,7 +37,12 @@ from accounts.scoping import Actor, memberships_for, role_in
 from config.errors import DomainError, NotFound
 from realtime import auth, errors, events, fanout, groups, topics
 from realtime.limits import TokenBucket
-from realtime.revocation import ACCESS_REVOKED, ACCOUNT_DISABLED, API_KEY_REVOKED
+from realtime.revocation import (
+    ACCESS_REVOKED,
+    ACCOUNT_DISABLED,
+    API_KEY_REVOKED,
+    SESSION_REVOKED,
+)
 from realtime.stats import process_stats
 
 logger = logging.getLogger(__name__)
@@ -105,6 +110,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
     renewal: asyncio.Task | None = None
     own_group: str | None = None
     key_group: str | None = None  # an API key's connections: told when the key is revoked
+    session_id: str | None = None  # the login session; its revocation closes the connection
 
     # --- lifecycle ------------------------------------------------------------------------
     async def connect(self):
@@ -115,6 +121,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.actor = credential.actor
+        self.session_id = credential.session_id
         self.user_id = self.actor.user.pk
         self.default_workspace_id = await _default_workspace_id(self.actor)
         self.joined: dict[str, Joined] = {}  # groups this connection asked for (topics, rooms)
@@ -261,6 +268,9 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
                 await self._access_revoked(event)
             elif kind == ACCOUNT_DISABLED and message["group"] == self.own_group:
                 await self._end(errors.AccountDisabled(), reason="account disabled")
+            elif kind == SESSION_REVOKED and message["group"] == self.own_group:
+                if event["data"].get("session_id") == self.session_id:
+                    await self._end(errors.SessionRevoked(), reason="session revoked")
             else:
                 self._queue(event)
 
