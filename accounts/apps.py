@@ -7,6 +7,9 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import lockout, schema, signals  # noqa: F401 - schema: OpenAPI auth
+        from accounts.models import WorkspaceSecurityPolicy
+        from audit import registry
 
         lockout.install()
         signals.install()
+        registry.register(WorkspaceSecurityPolicy)

@@ -8,7 +8,15 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import lockout, mfa, password_flows, passwords, policies, sessions
+from accounts import (
+    lockout,
+    mfa,
+    password_flows,
+    passwords,
+    policies,
+    security_stats,
+    sessions,
+)
 from accounts.models import LoginSession
 from accounts.permissions import IsStaff
 from accounts.scoping import Actor, workspaces_for
@@ -33,6 +41,7 @@ from accounts.security_serializers import (
     UnlockSerializer,
     ValidatePasswordSerializer,
 )
+from audit.services import record_security_event
 
 
 # --- sessions ------------------------------------------------------------------------------
@@ -61,8 +70,6 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def destroy(self, request, *args, **kwargs):
         session = self.get_object()  # another user's session is 404
         sessions.revoke(session=session, reason="revoked")
-        from audit.services import record_security_event  # noqa: PLC0415
-
         record_security_event(
             "session.revoked", request=request, details={"session_id": str(session.pk)}
         )
@@ -77,8 +84,6 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def revoke_all(self, request):
         current = sessions.sid_of(request)
         count = sessions.revoke_all(user=request.user, except_sid=current, reason="revoked")
-        from audit.services import record_security_event  # noqa: PLC0415
-
         record_security_event(
             "session.revoked", request=request, details={"all_but_current": True, "count": count}
         )
@@ -309,8 +314,6 @@ class SecurityStatsView(APIView):
         responses={200: OpenApiResponse(description="The figures, by section.")},
     )
     def get(self, request):
-        from accounts import security_stats  # noqa: PLC0415 - TEMP until audit lands
-
         query = SecurityStatsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         return Response(

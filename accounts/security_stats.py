@@ -3,12 +3,12 @@ over an hour, day, week or month, counted in the database."""
 
 from datetime import timedelta
 
-from audit.models import SecurityAlert, SecurityEvent
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from accounts.models import ApiKey, LoginSession, Membership, TOTPDevice
 from accounts.scoping import Actor, workspaces_for
+from audit.models import SecurityAlert, SecurityEvent
 
 RANGES = {
     "hour": timedelta(hours=1),
