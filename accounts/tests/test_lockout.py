@@ -62,6 +62,11 @@ def test_failures_on_every_path_add_up_to_one_lockout(api, client, user, setting
     page = _admin(client, STRONG_PASSWORD, HTTP_ACCEPT="text/html")
     assert page.status_code == 429 and int(page["Retry-After"]) > 0
     assert b"Too many failed logins" in page.content
+    from audit.models import SecurityEvent
+
+    locked = SecurityEvent.objects.filter(kind="auth.locked_out", username="alice")
+    assert locked.exists()
+    assert not SecurityEvent.objects.filter(details__icontains=STRONG_PASSWORD).exists()
 
 
 def test_the_account_is_locked_from_any_ip(api, user):

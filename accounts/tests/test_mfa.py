@@ -169,3 +169,21 @@ def test_pyotp_and_our_codes_agree():
     ours = TOTP(b32decode(secret), step=30, digits=6)
     ours.time = 1_700_000_000
     assert f"{ours.token():06d}" == pyotp.TOTP(secret).at(1_700_000_000)
+
+
+@pytest.mark.parametrize("path", ["/admin/login/?next=/admin/", "/api-auth/login/"])
+def test_browser_logins_ask_for_the_code(client, enrol_mfa, user, path):
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    totp, codes = enrol_mfa(user)
+    form = {"username": "alice", "password": STRONG_PASSWORD}
+
+    without = client.post(path, form)
+    assert without.status_code == 200 and b"Two-factor authentication is on" in without.content
+    wrong = client.post(path, {**form, "otp_code": "000000"})
+    assert wrong.status_code == 200 and b"wrong, expired or already used" in wrong.content
+    assert client.get("/api/v3/auth/me").status_code in (401, 403)
+
+    right = client.post(path, {**form, "otp_code": codes[0]})  # a recovery code works too
+    assert right.status_code == 302
+    assert client.get("/api/v3/auth/me").status_code == 200
