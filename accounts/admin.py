@@ -13,6 +13,7 @@ from accounts.models import (
     User,
     Workspace,
     WorkspaceSecurityPolicy,
+    WorkspaceSettings,
 )
 
 # The admin's login asks for the second factor of users with MFA on (and axes locks it).
@@ -23,6 +24,12 @@ class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
+
+
+class WorkspaceSettingsInline(admin.StackedInline):
+    model = WorkspaceSettings
+    can_delete = False
+    readonly_fields = ["updated_at"]
 
 
 @admin.register(User)
@@ -44,7 +51,7 @@ class WorkspaceAdmin(admin.ModelAdmin):
     list_filter = ["is_personal"]
     search_fields = ["name", "slug"]
     readonly_fields = ["created_at", "updated_at"]
-    inlines = [MembershipInline]
+    inlines = [MembershipInline, WorkspaceSettingsInline]
 
 
 @admin.register(Membership)
