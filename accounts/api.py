@@ -31,10 +31,11 @@ from accounts.serializers import (
     WorkspaceSerializer,
     WorkspaceSettingsSerializer,
 )
+from config.ratelimit import client_ip
 
 
 @method_decorator(
-    ratelimit(key="ip", rate=lambda g, r: settings.REGISTER_RATE, block=True), name="post"
+    ratelimit(key=client_ip, rate=lambda g, r: settings.REGISTER_RATE, block=True), name="post"
 )
 class RegisterView(APIView):
     permission_classes = [permissions.AllowAny]
@@ -51,7 +52,7 @@ class RegisterView(APIView):
 
 
 @method_decorator(
-    ratelimit(key="ip", rate=lambda g, r: settings.LOGIN_RATE, block=True), name="post"
+    ratelimit(key=client_ip, rate=lambda g, r: settings.LOGIN_RATE, block=True), name="post"
 )
 class LoginView(APIView):
     """Username and password in; `access` and `refresh` tokens out, or, for a user with MFA

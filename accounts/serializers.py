@@ -20,7 +20,8 @@ class RegisterSerializer(serializers.Serializer):
         max_length=150,
         error_messages={"invalid": "Use letters, digits and @/./+/-/_ only."},
     )
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    # Required: a password reset reaches the user by email.
+    email = serializers.EmailField(max_length=254)
     password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
 
     def validate_username(self, value: str) -> str:
@@ -164,6 +165,8 @@ class ApiKeySerializer(serializers.ModelSerializer):
             "last_used_at",
         ]
         read_only_fields = ["revoked", "created", "last_used_at"]
+        # The model's field has a default of None, which would make it optional here.
+        extra_kwargs = {"name": {"required": True, "allow_blank": False}}
 
     def validate_expires_at(self, value):
         if value is not None and value <= timezone.now():

@@ -11,10 +11,12 @@ from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
 import yaml
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from jsonschema import SchemaError
 from jsonschema.validators import validator_for
 
+from config.safejson import TooDeep, check_depth
 from workflows.errors import DefinitionError, InvalidInputs
 from workflows.models import StepKind
 from workflows.templating import TemplateProblem, compile_template, references
@@ -201,9 +203,13 @@ class _NoAliasLoader(yaml.SafeLoader):
 def load_text(text: str) -> Any:
     """Read a definition from YAML or JSON text (JSON is YAML). No aliases."""
     try:
-        return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+        return check_depth(yaml.load(text, Loader=_NoAliasLoader))  # noqa: S506 - SafeLoader
     except yaml.YAMLError as exc:
         raise DefinitionError(f"The definition is not valid YAML or JSON: {exc}") from exc
+    except (RecursionError, TooDeep):
+        raise DefinitionError(
+            f"The definition nests deeper than {settings.MAX_JSON_DEPTH} levels."
+        ) from None
 
 
 def dump_yaml(definition: dict) -> str:

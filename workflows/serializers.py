@@ -88,7 +88,9 @@ class ReorderSerializer(serializers.Serializer):
 
 class WorkflowSerializer(serializers.ModelSerializer):
     step_count = serializers.SerializerMethodField()
-    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
+    created_by = serializers.CharField(
+        source="created_by.username", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = Workflow
@@ -167,7 +169,9 @@ class WorkflowWriteSerializer(serializers.Serializer):
 
 
 class VersionSerializer(serializers.ModelSerializer):
-    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
+    created_by = serializers.CharField(
+        source="created_by.username", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = WorkflowVersion
@@ -254,9 +258,11 @@ class LineageNodeSerializer(serializers.ModelSerializer):
 
 
 class ScheduleSerializer(serializers.ModelSerializer):
-    periodic_task = serializers.CharField(source="periodic_task.name", read_only=True, default=None)
+    periodic_task = serializers.CharField(
+        source="periodic_task.name", read_only=True, default=None, allow_null=True
+    )
     last_run_at = serializers.DateTimeField(
-        source="periodic_task.last_run_at", read_only=True, default=None
+        source="periodic_task.last_run_at", read_only=True, default=None, allow_null=True
     )
 
     class Meta:
@@ -293,6 +299,8 @@ class BudgetSerializer(serializers.ModelSerializer):
     )
     monthly_token_limit = serializers.IntegerField(min_value=0, allow_null=True, required=False)
     month_to_date = serializers.SerializerMethodField()
+    # None until a limit is first saved (the workspace has no budget row yet).
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
     class Meta:
         model = Budget

@@ -58,6 +58,7 @@ THIRD_PARTY_APPS = [
     "axes",
 ]
 LOCAL_APPS = [
+    "config.apps.ProjectConfig",
     "audit",
     "accounts",
     "realtime",
@@ -132,7 +133,14 @@ CACHES = {
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="docchain"),
         "TIMEOUT": 300,
-    }
+    },
+    # django-ratelimit's counters: the same Redis, failing open (config/cache.py says why).
+    "ratelimit": {
+        "BACKEND": "config.cache.FailOpenRedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="docchain"),
+        "TIMEOUT": 300,
+    },
 }
 _REDIS_DB = (urlparse(REDIS_URL).path.lstrip("/") or "0").split("?")[0]
 CHANNEL_LAYERS = {
@@ -235,7 +243,12 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": [
+        "config.api.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "config.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.exceptions.exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
@@ -277,9 +290,13 @@ SPECTACULAR_SETTINGS = {
 # Request bodies above this size are refused with 413 before any view reads them.
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=2 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+# JSON (and YAML) documents nested deeper than this are refused with 400 (config/api/parsers.py).
+MAX_JSON_DEPTH = env.int("MAX_JSON_DEPTH", default=64)
 
-# django-ratelimit counts in the shared Redis cache, so limits hold across processes.
-RATELIMIT_USE_CACHE = "default"
+# django-ratelimit counts in the shared Redis cache, so limits hold across processes. With Redis
+# down it lets requests through uncounted (fail-open; config/cache.py says why).
+RATELIMIT_USE_CACHE = "ratelimit"
+RATELIMIT_FAIL_OPEN = True
 RATELIMIT_IP_META_KEY = "config.client_ip.client_ip"  # the project's one client-IP rule
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 LOGIN_RATE = env("LOGIN_RATE", default="20/m")
@@ -406,6 +423,8 @@ REALTIME_RATE_PER_SECOND = env.float("REALTIME_RATE_PER_SECOND", default=20.0)
 REALTIME_RATE_BURST = env.int("REALTIME_RATE_BURST", default=40)
 REALTIME_FLOOD_TOLERANCE = env.int("REALTIME_FLOOD_TOLERANCE", default=20)
 REALTIME_MAX_SUBSCRIPTIONS = env.int("REALTIME_MAX_SUBSCRIPTIONS", default=50)
+# Open connections per user across every web process; one more is closed with 4429.
+REALTIME_MAX_CONNECTIONS = env.int("REALTIME_MAX_CONNECTIONS", default=100)
 # Events waiting to be written to one slow client; beyond this it is closed with 4408.
 REALTIME_MAX_QUEUED_EVENTS = env.int("REALTIME_MAX_QUEUED_EVENTS", default=1000)
 # Connection statistics in Redis: each web process rewrites its keys every heartbeat; they

@@ -17,7 +17,9 @@ from workflows.models import Priority, Run, RunStatus, StepRun, Trigger, Workflo
 
 
 class RunStepSerializer(serializers.ModelSerializer):
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = StepRun
@@ -47,7 +49,9 @@ class RunStepSerializer(serializers.ModelSerializer):
 
 class RunSerializer(serializers.ModelSerializer):
     totals = serializers.SerializerMethodField()
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Run

@@ -7,12 +7,13 @@ from django.utils import timezone
 from django.utils.text import slugify
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.scoping import Actor
+from config.api.parsers import SafeJSONParser
 from config.api.viewsets import WorkspaceScopedModelViewSet, WorkspaceScopedViewSet
 from config.errors import NotFound
 from workflows import authoring, scheduling, selectors, suggestions
@@ -151,7 +152,7 @@ class WorkflowImportView(APIView):
     object or YAML text), or a YAML body (Content-Type application/yaml or text/yaml) with
     `?workspace=`. 201 with the workflow."""
 
-    parser_classes = [JSONParser, *YAML_PARSERS, FormParser, MultiPartParser]
+    parser_classes = [SafeJSONParser, *YAML_PARSERS, FormParser, MultiPartParser]
 
     @extend_schema(request=ImportSerializer, responses={201: WorkflowDetailSerializer})
     def post(self, request):
