@@ -131,6 +131,8 @@ class SecurityPolicySerializer(serializers.ModelSerializer):
     allowed_cidrs = serializers.ListField(
         child=serializers.CharField(max_length=64), max_length=100, required=False
     )
+    # None until the workspace's policy is first saved.
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
     class Meta:
         model = WorkspaceSecurityPolicy
