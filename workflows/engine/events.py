@@ -13,6 +13,7 @@ from django.db import transaction
 from realtime.events import publish_batch
 from realtime.groups import run_group, workflow_group, workspace_group
 from workflows.models import Document, Run, StepRun
+from workflows.signals import run_event
 
 
 def groups_for(run: Run) -> list[str]:
@@ -111,5 +112,8 @@ class Outbox:
 def _deliver(items, groups, wakeups, dispatcher) -> None:
     if items:
         publish_batch(items, groups=groups)  # handed over, in order; never raises
+        for event_type, data in items:
+            if event_type.startswith("run."):
+                run_event.send_robust(sender=Run, event=event_type, data=data)
     if wakeups:
         dispatcher.send(wakeups)
