@@ -60,13 +60,14 @@ def send(items: list[tuple[str, str, datetime | None]]) -> None:
         logger.exception("could not hand %d notification deliveries to the broker", len(items))
 
 
-def on_commit(deliveries: list[Delivery], *, priority: str) -> None:
-    """After the transaction commits: announce the rows and send the claimable ones."""
+def on_commit(deliveries: list[Delivery], *, priority_of: dict) -> None:
+    """After the transaction commits: announce the rows and send the claimable ones (on the
+    queue of their notification's priority: `priority_of` maps notification id to it)."""
     now = timezone.now()
     items = [
         (
             str(d.pk),
-            priority,
+            priority_of.get(d.notification_id, "normal"),
             d.next_attempt_at if d.next_attempt_at and d.next_attempt_at > now else None,
         )
         for d in deliveries

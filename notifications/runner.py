@@ -7,9 +7,10 @@ import random
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
+from notifications import claim as claiming
 from notifications import dispatch
 from notifications.channels import sender_for
 from notifications.errors import SendFailed
@@ -33,19 +34,7 @@ def backoff(attempt: int, retry_after: float | None = None) -> float:
 
 def claim(delivery_id: str) -> Delivery | None:
     now = timezone.now()
-    claimed = (
-        Delivery.objects.filter(pk=delivery_id, status__in=CLAIMABLE)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + EARLY_TOLERANCE))
-        .update(
-            status=DeliveryStatus.SENDING,
-            attempts=F("attempts") + 1,
-            sending_at=now,
-            updated_at=now,
-        )
-    )
-    if not claimed:
-        return None
-    return Delivery.objects.select_related("notification__channel").get(pk=delivery_id)
+    return claiming.claim(delivery_id, now=now, not_after=now + EARLY_TOLERANCE)
 
 
 def _finish(delivery: Delivery, **fields) -> None:

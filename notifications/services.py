@@ -208,8 +208,10 @@ def prepare(
     raw_allowed: bool = True,
     event: str = "",
     rule: Rule | None = None,
+    lookups: dict | None = None,
 ) -> Plan:
-    """Validate one notification (no writes): the channel, recipients and content."""
+    """Validate one notification (no writes): the channel, recipients and content.
+    `lookups` memoizes the channel lookups of a bulk request's items."""
     if channel is not None and channel not in ChannelKind.values:
         raise InvalidNotification(
             f"Unknown channel {channel!r}.",
@@ -218,7 +220,10 @@ def prepare(
         )
     if channel is None and channel_id is None:
         raise InvalidNotification("A channel or channel_id is required.")
-    configured = _channel(workspace, channel, channel_id)
+    lookups = {} if lookups is None else lookups
+    if (channel, channel_id) not in lookups:
+        lookups[(channel, channel_id)] = _channel(workspace, channel, channel_id)
+    configured = lookups[(channel, channel_id)]
     kind = configured.kind if configured else channel
     targets = _targets(
         workspace,
@@ -270,71 +275,92 @@ def _existing(plan: Plan) -> Notification | None:
     return found
 
 
-def _take_allowance(plan: Plan, *, strict: bool) -> bool:
-    """Spend the plan's sends from the rate limits; False (or raise, if strict) when over."""
-    sendable = sum(1 for t in plan.targets if not t.skip)
-    if not sendable:
-        return True
-    try:
-        ratelimit.take(
-            workspace_id=plan.workspace.pk,
-            kind=plan.kind,
-            channel_id=plan.channel.pk if plan.channel else None,
-            limit=ratelimit.channel_limit(
-                plan.kind, plan.channel.rate_limit_per_minute if plan.channel else None
-            ),
-            count=sendable,
+def _take_allowance(plans: list[Plan], *, strict: bool) -> bool:
+    """Spend the plans' sends from the rate limits (one take per channel); False (or raise,
+    if strict) when over."""
+    by_channel: dict[tuple, list[Plan]] = {}
+    for plan in plans:
+        by_channel.setdefault((plan.kind, plan.channel.pk if plan.channel else None), []).append(
+            plan
         )
-    except NotificationRateLimited:
-        if strict:
-            raise
-        return False
+    for (kind, channel_id), group in by_channel.items():
+        sendable = sum(1 for plan in group for t in plan.targets if not t.skip)
+        if not sendable:
+            continue
+        channel = group[0].channel
+        try:
+            ratelimit.take(
+                workspace_id=group[0].workspace.pk,
+                kind=kind,
+                channel_id=channel_id,
+                limit=ratelimit.channel_limit(
+                    kind, channel.rate_limit_per_minute if channel else None
+                ),
+                count=sendable,
+            )
+        except NotificationRateLimited:
+            if strict:
+                raise
+            return False
     return True
 
 
-def _write(plan: Plan, actor_user, *, allowed: bool) -> Notification:
-    notification = Notification.objects.create(
-        workspace=plan.workspace,
-        created_by=actor_user,
-        channel_kind=plan.kind,
-        channel=plan.channel,
-        event=plan.event,
-        rule=plan.rule,
-        template_key=plan.template_key,
-        subject=plan.subject,
-        message=plan.message,
-        html=plan.html,
-        data=plan.data,
-        priority=plan.priority,
-        idempotency_key=plan.idempotency_key,
-    )
+_SKIP_REASONS = {
+    "opted_out": "The address followed an opt-out link.",
+    "preference": "The user's preferences leave this channel out for this event.",
+}
+
+
+def _write(plans: list[Plan], actor_user, *, allowed: bool) -> list[Notification]:
+    """One INSERT for the notifications and one for their deliveries; the claimable ones go
+    to the workers after commit."""
     now = timezone.now()
-    rows = []
-    for target in plan.targets:
-        row = Delivery(
-            notification=notification,
+    notifications, rows = [], []
+    for plan in plans:
+        notification = Notification(
             workspace=plan.workspace,
+            created_by=actor_user,
             channel_kind=plan.kind,
-            recipient=target.recipient,
-            user=target.user,
-            max_attempts=settings.NOTIFICATIONS_MAX_ATTEMPTS,
-            next_attempt_at=target.not_before,
+            channel=plan.channel,
+            event=plan.event,
+            rule=plan.rule,
+            template_key=plan.template_key,
+            subject=plan.subject,
+            message=plan.message,
+            html=plan.html,
+            data=plan.data,
+            priority=plan.priority,
+            idempotency_key=plan.idempotency_key,
+            created_at=now,
         )
-        if target.skip:
-            row.status, row.error_code = DeliveryStatus.SKIPPED, target.skip
-            row.error = {
-                "opted_out": "The address followed an opt-out link.",
-                "preference": "The user's preferences leave this channel out for this event.",
-            }.get(target.skip, target.skip)
-        elif not allowed:
-            row.status, row.error_code, row.failed_at = DeliveryStatus.FAILED, "rate_limited", now
-            row.error = "The workspace or channel rate limit was reached; not sent."
-        rows.append(row)
+        notification.created_now = True
+        notification.delivery_rows = []
+        for target in plan.targets:
+            row = Delivery(
+                notification=notification,
+                workspace=plan.workspace,
+                channel_kind=plan.kind,
+                recipient=target.recipient,
+                user=target.user,
+                max_attempts=settings.NOTIFICATIONS_MAX_ATTEMPTS,
+                next_attempt_at=target.not_before,
+                created_at=now,
+                updated_at=now,
+            )
+            if target.skip:
+                row.status, row.error_code = DeliveryStatus.SKIPPED, target.skip
+                row.error = _SKIP_REASONS.get(target.skip, target.skip)
+            elif not allowed:
+                row.status, row.error_code = DeliveryStatus.FAILED, "rate_limited"
+                row.failed_at = now
+                row.error = "The workspace or channel rate limit was reached; not sent."
+            notification.delivery_rows.append(row)
+            rows.append(row)
+        notifications.append(notification)
+    Notification.objects.bulk_create(notifications)
     Delivery.objects.bulk_create(rows)
-    notification.created_now = True
-    notification.delivery_rows = rows
-    dispatch.on_commit(rows, priority=plan.priority)
-    return notification
+    dispatch.on_commit(rows, priority_of={n.pk: n.priority for n in notifications})
+    return notifications
 
 
 def _actor_user(actor: Actor | None):
@@ -356,10 +382,10 @@ def send_notification(*, actor: Actor, workspace: Workspace, **fields) -> Notifi
     with transaction.atomic():
         if (existing := _existing(plan)) is not None:
             return existing
-        _take_allowance(plan, strict=True)
+        _take_allowance([plan], strict=True)
         try:
             with transaction.atomic():
-                return _write(plan, _actor_user(actor), allowed=True)
+                return _write([plan], _actor_user(actor), allowed=True)[0]
         except IntegrityError:
             if (existing := _existing(plan)) is not None:  # a concurrent twin won
                 return existing
@@ -376,10 +402,12 @@ def bulk_send(*, actor: Actor, workspace: Workspace, items: list[dict]) -> list[
             details={"limit": limit, "count": len(items)},
         )
     raw_allowed = _raw_allowed(actor, workspace)
-    plans = []
+    plans, lookups = [], {}
     for index, item in enumerate(items):
         try:
-            plans.append(prepare(workspace=workspace, raw_allowed=raw_allowed, **item))
+            plans.append(
+                prepare(workspace=workspace, raw_allowed=raw_allowed, lookups=lookups, **item)
+            )
         except InvalidNotification as exc:
             raise BulkInvalid(
                 f"Item {index}: {exc.message}",
@@ -394,22 +422,19 @@ def bulk_send(*, actor: Actor, workspace: Workspace, items: list[dict]) -> list[
     if len(keys) != len(set(keys)):
         raise BulkInvalid("Two items share an idempotency key.")
     with transaction.atomic():
-        notifications = []
-        for plan in plans:
-            existing = _existing(plan)
-            if existing is None:
-                _take_allowance(plan, strict=True)
-                existing = _write(plan, _actor_user(actor), allowed=True)
-            notifications.append(existing)
-        return notifications
+        found = {index: _existing(plan) for index, plan in enumerate(plans) if plan.idempotency_key}
+        new = [plan for index, plan in enumerate(plans) if found.get(index) is None]
+        _take_allowance(new, strict=True)
+        written = iter(_write(new, _actor_user(actor), allowed=True))
+        return [found.get(index) or next(written) for index in range(len(plans))]
 
 
 def send_system(plan: Plan) -> Notification:
     """A notification the product sends itself (rules): over the rate limit, its deliveries
     are recorded as failed (`rate_limited`) instead of raising."""
     with transaction.atomic():
-        allowed = _take_allowance(plan, strict=False)
-        return _write(plan, None, allowed=allowed)
+        allowed = _take_allowance([plan], strict=False)
+        return _write([plan], None, allowed=allowed)[0]
 
 
 @transaction.atomic
@@ -429,7 +454,9 @@ def retry_delivery(*, actor: Actor | None, delivery: Delivery) -> Delivery:
     if not updated:
         raise DeliveryNotRetryable(details={"status": delivery.status})
     delivery.refresh_from_db()
-    dispatch.on_commit([delivery], priority=delivery.notification.priority)
+    dispatch.on_commit(
+        [delivery], priority_of={delivery.notification_id: delivery.notification.priority}
+    )
     return delivery
 
 
