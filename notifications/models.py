@@ -18,6 +18,10 @@ class ChannelKind(models.TextChoices):
     IN_APP = "in_app", "In-app"
 
 
+# A template serves one channel kind, or "any".
+TEMPLATE_CHANNEL_CHOICES = [("any", "Any"), *ChannelKind.choices]
+
+
 class Priority(models.TextChoices):
     HIGH = "high", "High"
     NORMAL = "normal", "Normal"

@@ -11,6 +11,7 @@ from notifications import templating
 from notifications.defaults import DEFAULT_TEMPLATES
 from notifications.errors import BulkInvalid, InvalidNotification
 from notifications.models import (
+    TEMPLATE_CHANNEL_CHOICES,
     Channel,
     ChannelKind,
     Delivery,
@@ -233,8 +234,7 @@ def _check_template_field(value: str) -> str:
 class TemplateSerializer(serializers.ModelSerializer):
     workspace = WorkspaceField()
     channel = serializers.ChoiceField(
-        choices=[(NotificationTemplate.ANY, "Any"), *ChannelKind.choices],
-        default=NotificationTemplate.ANY,
+        choices=TEMPLATE_CHANNEL_CHOICES, default=NotificationTemplate.ANY
     )
 
     class Meta:

@@ -206,6 +206,9 @@ SPECTACULAR_SETTINGS = {
         "WorkflowStatusEnum": "workflows.models.WorkflowStatus",
         "RunStatusEnum": "workflows.models.RunStatus",
         "StepStatusEnum": "workflows.models.StepStatus",
+        "ChannelKindEnum": "notifications.models.ChannelKind",
+        "StepKindEnum": "workflows.models.StepKind",
+        "TemplateChannelEnum": "notifications.models.TEMPLATE_CHANNEL_CHOICES",
     },
 }
 
