@@ -147,3 +147,36 @@ def test_quiet_hours_hold_normal_priority_until_they_end(alice_api, user):
     assert runner.deliver(held["id"]) == "not_claimed"  # not before the quiet hours end
     urgent = alice_api.post(SEND, {**body, "priority": "high"}, format="json").json()
     assert urgent["deliveries"][0]["next_attempt_at"] is None
+
+
+@pytest.mark.django_db
+def test_a_security_alert_fires_its_rule(user, workspace, django_capture_on_commit_callbacks):
+    from audit.alerts import raise_alert
+
+    Rule.objects.create(workspace=workspace, name="s", event="security.alert", channel_kind="in_app")
+    with django_capture_on_commit_callbacks(execute=True):
+        raise_alert(
+            rule="failed_logins",
+            severity="high",
+            title="Ten failed logins",
+            dedup_key="test-alert-1",
+            evidence={},
+            workspace_id=workspace.pk,
+        )
+    notification = Notification.objects.get(event="security.alert")
+    assert notification.subject == "Security alert: Ten failed logins"
+    assert [d.user_id for d in notification.deliveries.all()] == [user.pk]
+
+
+@pytest.mark.django_db
+def test_channel_changes_reach_the_audit_log_without_secrets(alice_api, workspace):
+    from audit.models import AuditLogEntry
+
+    secret_url = "https://hooks.slack.com/services/T0/B0/verysecretvalue"
+    made = alice_api.post(
+        "/api/v3/notifications/channels/",
+        {"workspace": workspace.pk, "kind": "slack", "name": "ops", "secrets": {"url": secret_url}},
+        format="json",
+    ).json()
+    entry = AuditLogEntry.objects.get(object_pk=str(made["id"]), content_type__model="channel")
+    assert "ops" in str(entry.changes) and "verysecret" not in str(entry.changes)
