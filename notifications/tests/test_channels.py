@@ -206,3 +206,21 @@ def test_a_delivery_is_claimed_once(local, alice_api):
     assert runner.deliver(delivery_id) == "sent"
     assert runner.deliver(delivery_id) == "not_claimed"  # a duplicate message finds nothing
     assert len(local.mails) == before + 1
+
+
+def test_the_sweep_fails_what_a_dead_worker_left_sending_and_never_resends_it(local, alice_api):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    sent = alice_api.post(
+        SEND, {"channel": "email", "recipient": "x@example.com", "message": "m"}, format="json"
+    ).json()
+    delivery_id = sent["deliveries"][0]["id"]
+    assert runner.claim(delivery_id) is not None  # the worker claimed it, then died
+    long_ago = timezone.now() - timedelta(hours=1)
+    Delivery.objects.filter(pk=delivery_id).update(sending_at=long_ago, updated_at=long_ago)
+    assert runner.sweep()["failed_stuck"] == 1
+    delivery = Delivery.objects.get(pk=delivery_id)
+    assert delivery.status == "failed" and delivery.error_code == "worker_lost"
+    assert runner.deliver(delivery_id) == "not_claimed"

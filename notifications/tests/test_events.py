@@ -180,3 +180,20 @@ def test_channel_changes_reach_the_audit_log_without_secrets(alice_api, workspac
     ).json()
     entry = AuditLogEntry.objects.get(object_pk=str(made["id"]), content_type__model="channel")
     assert "ops" in str(entry.changes) and "verysecret" not in str(entry.changes)
+
+
+@pytest.mark.django_db
+def test_generate_past_the_token_budget_notifies_100(
+    alice_api, user, workspace, django_capture_on_commit_callbacks
+):
+    budgets.set_budget(
+        actor=Actor(user), workspace=workspace, monthly_cost_limit=None, monthly_token_limit=10
+    )
+    Rule.objects.create(workspace=workspace, name="b", event="budget.100", channel_kind="in_app")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = alice_api.post(
+            "/api/v3/advanced/ai/generate", {"prompt": "Write a tagline for a lawn mower."}
+        )
+    assert response.status_code == 200, response.content
+    notification = Notification.objects.get(event="budget.100")
+    assert "monthly tokens budget of 10" in notification.message
