@@ -153,7 +153,9 @@ def test_quiet_hours_hold_normal_priority_until_they_end(alice_api, user):
 def test_a_security_alert_fires_its_rule(user, workspace, django_capture_on_commit_callbacks):
     from audit.alerts import raise_alert
 
-    Rule.objects.create(workspace=workspace, name="s", event="security.alert", channel_kind="in_app")
+    Rule.objects.create(
+        workspace=workspace, name="s", event="security.alert", channel_kind="in_app"
+    )
     with django_capture_on_commit_callbacks(execute=True):
         raise_alert(
             rule="failed_logins",
