@@ -92,6 +92,10 @@ def run_event(event: str, data: dict) -> None:
     }
     if event not in mapping or not data.get("workspace_id"):
         return
+    if not Rule.objects.filter(
+        workspace_id=data["workspace_id"], event=mapping[event], is_active=True
+    ).exists():
+        return  # the common case: one cheap query on the engine's after-commit path
     name = Workflow.objects.filter(pk=data.get("workflow_id")).values_list("name", flat=True)
     base = settings.PUBLIC_BASE_URL.rstrip("/")
     context = {

@@ -86,10 +86,12 @@ class SendItemSerializer(serializers.Serializer):
     """The brief's body (`channel`, `recipient`, `subject`, `message`), and more."""
 
     channel = serializers.ChoiceField(choices=ChannelKind.choices, required=False)
-    channel_id = serializers.IntegerField(required=False, min_value=1)
+    channel_id = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
     recipient = serializers.CharField(required=False, max_length=500)
     recipients = serializers.ListField(
-        child=serializers.CharField(max_length=500), required=False, max_length=1000
+        child=serializers.CharField(max_length=500),
+        required=False,
+        max_length=settings.NOTIFICATIONS_MAX_RECIPIENTS,
     )
     subject = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
     message = serializers.CharField(

@@ -11,6 +11,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.html import escape, linebreaks
+from standardwebhooks.webhooks import Webhook
 
 from accounts.models import Role, Workspace
 from accounts.scoping import Actor, require_role
@@ -479,7 +480,7 @@ def _channel_fields(kind: str, config: dict, secrets: dict) -> tuple[dict, dict,
     if kind == ChannelKind.EMAIL:
         if config.get("from_email"):
             try:
-                validate_email(config["from_email"])
+                validate_email(str(config["from_email"]))
             except ValidationError:
                 raise InvalidNotification("config.from_email is not an email address.") from None
         return {k: config[k] for k in ("from_email",) if k in config}, {}, shown
@@ -503,8 +504,12 @@ def _channel_fields(kind: str, config: dict, secrets: dict) -> tuple[dict, dict,
     if kind == ChannelKind.WEBHOOK:
         url = net.check_url(_required(config, "url", "config"))
         signing = secrets.get("signing_secret") or "whsec_" + _b64(secrets_module.token_bytes(32))
-        if not str(signing).startswith("whsec_"):
-            raise InvalidNotification("secrets.signing_secret must be a whsec_ secret.")
+        try:
+            Webhook(signing)
+        except Exception:
+            raise InvalidNotification(
+                "secrets.signing_secret must be a whsec_ secret (base64 after the prefix)."
+            ) from None
         shown["signing_secret"] = signing
         return {"url": url}, {"signing_secret": signing}, shown
     if kind in (ChannelKind.SLACK, ChannelKind.TEAMS, ChannelKind.DISCORD):
