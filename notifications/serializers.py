@@ -366,6 +366,8 @@ class PreferenceSerializer(serializers.ModelSerializer):
     phone = serializers.RegexField(
         recipient_rules.PHONE.pattern, required=False, allow_blank=True, max_length=20
     )
+    # null until the preferences are first saved
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
     class Meta:
         model = Preference
