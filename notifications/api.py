@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.scoping import Actor, require_role
-from config.api.viewsets import WorkspaceScopedModelViewSet, WorkspaceScopedViewSet
+from accounts.viewsets import WorkspaceScopedModelViewSet, WorkspaceScopedViewSet
 from notifications import selectors, services
 from notifications.errors import InvalidNotification
 from notifications.filters import DeliveryFilter, InboxFilter, NotificationFilter

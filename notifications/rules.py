@@ -191,8 +191,8 @@ def _budget_check_safely(workspace_id: int) -> None:
 
 
 def check_budget_now(workspace_id: int) -> list[str]:
-    from workflows.budgets import month_to_date
     from workflows.models import Budget
+    from workflows.selectors import month_to_date
 
     budget = Budget.objects.filter(workspace_id=workspace_id).select_related("workspace").first()
     if budget is None or (budget.monthly_cost_limit is None and budget.monthly_token_limit is None):

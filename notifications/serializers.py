@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.scoping import Actor, workspaces_for
-from config.api.viewsets import WorkspaceField
+from accounts.viewsets import WorkspaceField
 from notifications import recipients as recipient_rules
 from notifications import templating
 from notifications.defaults import DEFAULT_TEMPLATES

@@ -17,7 +17,7 @@ from notifications.models import Delivery, InboxItem, Notification, Preference, 
 from notifications.tests.conftest import SEND
 from realtime.groups import workspace_group
 from realtime.tests.conftest import connected
-from workflows import budgets
+from workflows import services as workflow_services
 
 
 @pytest.mark.django_db(transaction=True)
@@ -98,7 +98,7 @@ def _usage(workspace, cost: str):
 def test_budget_80_and_100_notify_once_each_where_spend_is_recorded(
     user, workspace, django_capture_on_commit_callbacks
 ):
-    budgets.set_budget(
+    workflow_services.set_budget(
         actor=Actor(user),
         workspace=workspace,
         monthly_cost_limit=Decimal("10"),
@@ -188,7 +188,7 @@ def test_channel_changes_reach_the_audit_log_without_secrets(alice_api, workspac
 def test_generate_past_the_token_budget_notifies_100(
     alice_api, user, workspace, django_capture_on_commit_callbacks
 ):
-    budgets.set_budget(
+    workflow_services.set_budget(
         actor=Actor(user), workspace=workspace, monthly_cost_limit=None, monthly_token_limit=10
     )
     Rule.objects.create(workspace=workspace, name="b", event="budget.100", channel_kind="in_app")
