@@ -83,7 +83,9 @@ class PrivateRedis:
                 "no",
                 "--logfile",
                 str(self.log),
-            ]
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -130,7 +132,7 @@ def main() -> None:  # noqa: C901, PLR0915 - one scenario after another, in orde
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=4, help="runs caught by each fault")
     parser.add_argument("--faults", default=",".join(FAULTS))
-    parser.add_argument("--sweep-seconds", type=float, default=2.0)
+    parser.add_argument("--sweep-seconds", type=int, default=2)
     parser.add_argument("--keep-database", action="store_true")
     parser.add_argument("--log-dir", default=str(ROOT / "var" / "bench"))
     parser.add_argument("--timeout", type=float, default=240, help="per fault")
