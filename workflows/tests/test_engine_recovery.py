@@ -139,12 +139,15 @@ def test_a_step_past_its_own_timeout_is_a_retryable_step_timeout(user, workspace
     workflow = make_workflow(user, workspace, definition)
     blocker = raw_connection()
     blocker.execute(f'LOCK TABLE "{UsageRecord._meta.db_table}" IN ACCESS EXCLUSIVE MODE')
-    worker = start_worker_process(concurrency=1, log_path=tmp_path / "worker.log")
+    log = tmp_path / "worker.log"
+    worker = start_worker_process(concurrency=1, log_path=log)
     try:
+        # A loaded machine may take a minute to start a worker; the step's clock starts later.
+        wait_until(lambda: b" ready." in log.read_bytes(), timeout=300, message="the worker")
         run = start_run(actor=Actor(user), workflow=workflow, inputs={})
         wait_until(
             lambda: StepRun.objects.get(run=run).status == StepStatus.FAILED,
-            timeout=90,
+            timeout=120,
             message="the step to time out twice",
         )
     finally:
