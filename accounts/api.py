@@ -28,6 +28,7 @@ from accounts.serializers import (
     RegisterSerializer,
     UserSerializer,
     WorkspaceSerializer,
+    WorkspaceSettingsSerializer,
 )
 from audit.events import SecurityEventKind
 from audit.services import record_security_event
@@ -231,3 +232,26 @@ class ApiKeyViewSet(
 
     def perform_destroy(self, instance):
         services.revoke_api_key(actor=Actor.from_request(self.request), api_key=instance)
+
+
+class WorkspaceSettingsView(APIView):
+    """A workspace's settings: members read them, admins change them (PATCH, any subset)."""
+
+    def workspace(self):
+        actor = Actor.from_request(self.request)
+        return get_object_or_404(workspaces_for(actor), pk=self.kwargs["workspace_pk"])
+
+    @extend_schema(responses=WorkspaceSettingsSerializer)
+    def get(self, request, workspace_pk):
+        found = services.settings_for(self.workspace())
+        return Response(WorkspaceSettingsSerializer(found).data)
+
+    @extend_schema(request=WorkspaceSettingsSerializer, responses=WorkspaceSettingsSerializer)
+    def patch(self, request, workspace_pk):
+        workspace = self.workspace()
+        data = WorkspaceSettingsSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        updated = services.update_workspace_settings(
+            actor=Actor.from_request(request), workspace=workspace, changes=data.validated_data
+        )
+        return Response(WorkspaceSettingsSerializer(updated).data)

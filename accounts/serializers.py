@@ -2,7 +2,15 @@ from django.contrib.auth.password_validation import validate_password
 from django.utils import timezone
 from rest_framework import serializers
 
-from accounts.models import ApiKey, ApiKeyScope, Membership, Role, User, Workspace
+from accounts.models import (
+    ApiKey,
+    ApiKeyScope,
+    Membership,
+    Role,
+    User,
+    Workspace,
+    WorkspaceSettings,
+)
 from config.api.viewsets import WorkspaceField
 
 
@@ -127,3 +135,18 @@ class ApiKeyCreatedSerializer(ApiKeySerializer):
 
     class Meta(ApiKeySerializer.Meta):
         fields = [*ApiKeySerializer.Meta.fields, "key"]
+
+
+class WorkspaceSettingsSerializer(serializers.ModelSerializer):
+    default_parameters = serializers.DictField(required=False)
+
+    class Meta:
+        model = WorkspaceSettings
+        fields = [
+            "workspace",
+            "default_model",
+            "default_parameters",
+            "embedding_model",
+            "updated_at",
+        ]
+        read_only_fields = ["workspace", "updated_at"]

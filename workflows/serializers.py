@@ -49,6 +49,7 @@ class StepSerializer(serializers.ModelSerializer):
             "position",
             "depends_on",
             "prompt",
+            "query",
             "when",
             "model",
             "parameters",
@@ -320,3 +321,17 @@ class BudgetSerializer(serializers.ModelSerializer):
             "tokens": usage["tokens"],
             "source": usage["source"],
         }
+
+
+class SuggestedInputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.CharField()
+    required = serializers.BooleanField()
+    value = serializers.JSONField(allow_null=True)
+    source = serializers.ChoiceField(choices=["default", "last_run"], allow_null=True)
+    run = serializers.IntegerField(allow_null=True, help_text="The run a last_run value is from.")
+
+
+class SuggestedInputsSerializer(serializers.Serializer):
+    workflow = serializers.IntegerField()
+    inputs = SuggestedInputSerializer(many=True)

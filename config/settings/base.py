@@ -60,6 +60,7 @@ LOCAL_APPS = [
     "ai",
     "tasks",
     "workflows",
+    "search",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -382,6 +383,18 @@ ENGINE_MAX_RETRY_DELAY_SECONDS = env.float("ENGINE_MAX_RETRY_DELAY_SECONDS", def
 # A worker runs the next step of a chain itself, without the broker, while the message it took
 # has kept it under this many seconds (workflows/engine/follow_on.py); 0 turns it off.
 ENGINE_FOLLOW_ON_SECONDS = env.float("ENGINE_FOLLOW_ON_SECONDS", default=0.5)
+
+# --- Search ---------------------------------------------------------------------------------
+# Index a run's documents (one message on the `low` queue) once the run finishes; the beat job
+# search.index_pending catches up every SEARCH_INDEX_SWEEP_SECONDS on whatever was missed.
+SEARCH_INDEX_ON_RUN_FINISH = env.bool("SEARCH_INDEX_ON_RUN_FINISH", default=True)
+SEARCH_INDEX_SWEEP_SECONDS = env.int("SEARCH_INDEX_SWEEP_SECONDS", default=60)
+SEARCH_MAX_QUERY_CHARS = env.int("SEARCH_MAX_QUERY_CHARS", default=500)
+# Each mode ranks at most this many candidates; hybrid fuses the two lists (reciprocal-rank
+# fusion, 1 / (SEARCH_RRF_K + rank)).
+SEARCH_CANDIDATES = env.int("SEARCH_CANDIDATES", default=100)
+SEARCH_RRF_K = env.int("SEARCH_RRF_K", default=60)
+SEARCH_RELATED = env.int("SEARCH_RELATED", default=20)  # documents /related answers with
 
 # --- Internationalization, static ---------------------------------------------------------
 LANGUAGE_CODE = "en-us"

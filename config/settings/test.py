@@ -40,3 +40,6 @@ LOCAL_LLM_BASE_URL = LOCAL_LLM_API_KEY = ""
 AI_DEFAULT_MODEL = ""
 OFFLINE_LLM_LATENCY_MS = 0
 AI_CACHE_TTL = 300
+
+# Search: tests that want indexing on run finish turn it on (most engine tests do not search).
+SEARCH_INDEX_ON_RUN_FINISH = False

@@ -16,8 +16,9 @@ from accounts.scoping import Actor
 from config.api.parsers import SafeJSONParser
 from config.api.viewsets import WorkspaceScopedModelViewSet, WorkspaceScopedViewSet
 from config.errors import NotFound
-from workflows import authoring, scheduling, selectors
+from workflows import authoring, scheduling, selectors, suggestions
 from workflows.api.formats import YAML_PARSERS, YAMLRenderer
+from workflows.definition import parse_definition
 from workflows.filters import WorkflowFilter
 from workflows.models import Schedule, Step, Workflow, WorkflowVersion
 from workflows.serializers import (
@@ -28,6 +29,7 @@ from workflows.serializers import (
     ScheduleWriteSerializer,
     StepSerializer,
     StepWriteSerializer,
+    SuggestedInputsSerializer,
     VersionDetailSerializer,
     VersionSerializer,
     WorkflowDetailSerializer,
@@ -134,6 +136,15 @@ class WorkflowViewSet(WorkspaceScopedModelViewSet):
         days = query.validated_data.get("days")
         since = timezone.now() - timedelta(days=days) if days else None
         return Response(selectors.workflow_analytics(workflow, since=since))
+
+    @extend_schema(responses={200: SuggestedInputsSerializer})
+    def suggested_inputs(self, request, pk=None):
+        """Per input, a value and where it came from: the declared default, else your last
+        successful run of this workflow (`source`: default, last_run or null)."""
+        workflow = self.get_object()
+        definition = parse_definition(authoring.current_definition(workflow))
+        rows = suggestions.suggest(workflow, definition, request.user)
+        return Response(SuggestedInputsSerializer({"workflow": workflow.pk, "inputs": rows}).data)
 
 
 class WorkflowImportView(APIView):
