@@ -98,7 +98,9 @@ def _execute_claimed(step_run: StepRun, now) -> str:
         except StepError as exc:
             error = exc
         except SoftTimeLimitExceeded:
-            # The step's own timeout (the task's soft time limit, engine/dispatch.py).
+            # The step's own timeout (the task's soft time limit, engine/dispatch.py). It may
+            # have interrupted a query: the connection's state is unknown, so open a new one.
+            connection.close()
             message = f"The step ran longer than its timeout ({step_run.timeout_seconds} s)."
             error = TransientStepError(message, code="step_timeout")
         except (DatabaseError, ConnectionError, TimeoutError) as exc:
