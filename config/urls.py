@@ -31,6 +31,7 @@ api_v3 = [
     path("", include("search.urls")),
     path("", include("workflows.urls")),
     path("", include("tasks.urls")),
+    path("", include("notifications.urls")),
     path("", include(router.urls)),
 ]
 

@@ -66,6 +66,7 @@ LOCAL_APPS = [
     "tasks",
     "workflows",
     "search",
+    "notifications",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -284,6 +285,8 @@ SPECTACULAR_SETTINGS = {
         "StepStatusEnum": "workflows.models.StepStatus",
         "LoginSessionKindEnum": "accounts.models.LoginSession.Kind",
         "StepKindEnum": "workflows.models.StepKind",
+        "ChannelKindEnum": "notifications.models.ChannelKind",
+        "TemplateChannelEnum": "notifications.models.TEMPLATE_CHANNEL_CHOICES",
     },
 }
 
@@ -477,6 +480,32 @@ STORAGES = {
 }
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "media/"
+
+# --- Email and notifications ---------------------------------------------------------------
+# EMAIL_URL: smtp://user:password@host:587 (smtp+tls), smtps://... (SSL), consolemail:// (dev).
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Docchain <noreply@localhost>")
+# Where links in notifications (opt-out, runs) point: the public address of this service.
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://localhost:8000")
+# The SSRF guard on user-supplied URLs refuses private, loopback, link-local, CGNAT, ULA,
+# multicast and unspecified addresses, except networks in the allow-list (self-hosters:
+# "10.0.5.0/24,192.168.1.20"). NOTIFICATIONS_ALLOW_PRIVATE_URLS turns the guard off (tests).
+NOTIFICATIONS_ALLOW_PRIVATE_URLS = env.bool("NOTIFICATIONS_ALLOW_PRIVATE_URLS", default=False)
+NOTIFICATIONS_URL_ALLOWLIST = env.list("NOTIFICATIONS_URL_ALLOWLIST", default=[])
+NOTIFICATIONS_HTTP_TIMEOUT = env.float("NOTIFICATIONS_HTTP_TIMEOUT", default=10.0)
+NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=5)
+NOTIFICATIONS_RETRY_BASE_SECONDS = env.float("NOTIFICATIONS_RETRY_BASE_SECONDS", default=10.0)
+NOTIFICATIONS_RETRY_MAX_SECONDS = env.float("NOTIFICATIONS_RETRY_MAX_SECONDS", default=3600.0)
+NOTIFICATIONS_RATE_PER_WORKSPACE = env.int("NOTIFICATIONS_RATE_PER_WORKSPACE", default=600)
+NOTIFICATIONS_RATE_PER_CHANNEL = {  # per minute, per configured channel (or kind)
+    "default": env.int("NOTIFICATIONS_RATE_PER_CHANNEL", default=120),
+    "sms": env.int("NOTIFICATIONS_RATE_SMS", default=30),
+}
+NOTIFICATIONS_MAX_RECIPIENTS = env.int("NOTIFICATIONS_MAX_RECIPIENTS", default=100)
+NOTIFICATIONS_BULK_LIMIT = env.int("NOTIFICATIONS_BULK_LIMIT", default=100)
+NOTIFICATIONS_MAX_MESSAGE_CHARS = env.int("NOTIFICATIONS_MAX_MESSAGE_CHARS", default=20000)
+NOTIFICATIONS_STUCK_AFTER_SECONDS = env.int("NOTIFICATIONS_STUCK_AFTER_SECONDS", default=600)
+NOTIFICATIONS_LOST_AFTER_SECONDS = env.int("NOTIFICATIONS_LOST_AFTER_SECONDS", default=300)
 
 # --- Logging ------------------------------------------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
