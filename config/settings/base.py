@@ -398,7 +398,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Redis redelivers an unacked message after this long; it must outlast the longest task.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": 3600,
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
     # Poll queues in a fixed order (high, default, low) rather than round-robin.
     "queue_order_strategy": "priority",
 }
@@ -449,11 +449,16 @@ REALTIME_STATS_TTL_SECONDS = env.int("REALTIME_STATS_TTL_SECONDS", default=20)
 
 # --- Workflow engine ----------------------------------------------------------------------
 # How often beat runs the lease sweep (the maintenance.sweep_step_leases task type).
-ENGINE_SWEEP_SECONDS = env.int("ENGINE_SWEEP_SECONDS", default=30)
-# A running step's lease is its timeout plus this grace; past it the sweep re-queues the step.
+ENGINE_SWEEP_SECONDS = env.int("ENGINE_SWEEP_SECONDS", default=15)
+# A claim leases its step this long; the running worker renews the lease every heartbeat
+# (workflows/engine/lease.py), so a dead worker's step is free again within a lease + a sweep.
+ENGINE_LEASE_SECONDS = env.float("ENGINE_LEASE_SECONDS", default=30.0)
+ENGINE_HEARTBEAT_SECONDS = env.float("ENGINE_HEARTBEAT_SECONDS", default=10.0)
+# Leases are renewed up to the step's timeout plus this grace, the hard time limit's margin too.
 ENGINE_LEASE_GRACE_SECONDS = env.float("ENGINE_LEASE_GRACE_SECONDS", default=15.0)
 # A step queued this long ago with no worker on it has lost its message: the sweep resends it.
-ENGINE_STALE_QUEUED_SECONDS = env.float("ENGINE_STALE_QUEUED_SECONDS", default=600.0)
+# (A broker that restarted empty, or a send that failed, is resent at the next sweep.)
+ENGINE_STALE_QUEUED_SECONDS = env.float("ENGINE_STALE_QUEUED_SECONDS", default=120.0)
 # Retry delays grow as backoff * 2^(attempt-1), with jitter, up to this many seconds.
 ENGINE_MAX_RETRY_DELAY_SECONDS = env.float("ENGINE_MAX_RETRY_DELAY_SECONDS", default=300.0)
 # A worker runs the next step of a chain itself, without the broker, while the message it took

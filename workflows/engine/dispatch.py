@@ -10,14 +10,22 @@ broker, no worker, plain SQLite is enough).
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from typing import Protocol
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from config.celery_app import app
+from workflows.models import StepRun, StepStatus
 
 logger = logging.getLogger(__name__)
+
+# The Celery task (workflows/tasks.py) that runs a step: a stable name, sent by name so the
+# engine does not import the task module that imports it.
+EXECUTE_STEP_TASK = "workflows.execute_step"
 
 
 @dataclass(frozen=True)
@@ -26,13 +34,8 @@ class Wakeup:
     task_id: str
     queue: str
     countdown: float = 0.0
-    # The step's timeout, so the worker can claim it with its lease in its first query.
+    # The step's timeout: the task's time limits (the name is the message's, kept stable).
     lease_seconds: int | None = None
-
-
-# The Celery task (workflows/tasks.py) that runs a step: a stable name, sent by name so the
-# engine does not import the task module that imports it.
-EXECUTE_STEP_TASK = "workflows.execute_step"
 
 
 def new_task_id() -> str:
@@ -45,8 +48,37 @@ class Dispatcher(Protocol):
     def revoke(self, task_ids: list[str]) -> None: ...
 
 
+def _resend_soon(step_run_ids: list[int]) -> None:
+    """The broker is down: the steps stay queued in the database, marked so that the next
+    sweep once the broker is back sends them again (a run started now starts then)."""
+    stale = timezone.now() - timedelta(seconds=settings.ENGINE_STALE_QUEUED_SECONDS + 1)
+    try:
+        StepRun.objects.filter(pk__in=step_run_ids, status=StepStatus.QUEUED).update(
+            queued_at=stale
+        )
+    except Exception:  # then the stale-queued sweep finds them later, as it finds any loss
+        logger.warning("could not mark unsent steps for the sweep", exc_info=True)
+
+
+def soft_limit(timeout_seconds: int) -> float:
+    """A step's task may run its timeout, plus the moment in which it may take on a successor
+    (follow-on: a successor is taken only if its own timeout fits in what is left)."""
+    return timeout_seconds + settings.ENGINE_FOLLOW_ON_SECONDS
+
+
+def time_limits(timeout_seconds: int | None) -> dict:
+    """The task's limits from the step's own timeout: the soft limit ends the step as a
+    retryable `step_timeout`; the hard one (ENGINE_LEASE_GRACE_SECONDS later) ends the process
+    of a step that ignores it. Without a timeout (an old message), Celery's defaults apply."""
+    if not timeout_seconds:
+        return {}
+    soft = soft_limit(timeout_seconds)
+    return {"soft_time_limit": soft, "time_limit": soft + settings.ENGINE_LEASE_GRACE_SECONDS}
+
+
 class CeleryDispatcher:
     def send(self, wakeups: list[Wakeup]) -> None:
+        unsent = []
         for wakeup in wakeups:
             try:
                 app.send_task(
@@ -55,10 +87,13 @@ class CeleryDispatcher:
                     queue=wakeup.queue,
                     task_id=wakeup.task_id,
                     countdown=wakeup.countdown or None,
+                    **time_limits(wakeup.lease_seconds),
                 )
             except Exception:
-                # The step stays queued in the database; the sweep resends lost wake-ups.
                 logger.exception("could not send a step to the broker", extra={"wakeup": wakeup})
+                unsent.append(wakeup.step_run_id)
+        if unsent:
+            _resend_soon(unsent)
 
     def revoke(self, task_ids: list[str]) -> None:
         if not task_ids:

@@ -143,7 +143,7 @@ def advance_and_settle(
         changed += queue_steps(run, [rows[key] for key in ready], outbox, now=now)
         status = graph.run_status({key: row.status for key, row in rows.items()})
         if status == RunStatus.RUNNING and run.status == RunStatus.QUEUED:
-            status = RunStatus.QUEUED  # until a worker claims a step (see steps.execute_step)
+            status = RunStatus.QUEUED  # until a worker claims a step (see steps.run_step)
         if status != run.status:
             run.status = status
             dirty.add("status")
