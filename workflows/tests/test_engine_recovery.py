@@ -131,9 +131,9 @@ def test_a_step_past_its_own_timeout_is_a_retryable_step_timeout(user, workspace
     if connection.vendor != "postgresql":
         pytest.skip("holds a table lock from a second connection: PostgreSQL only")
     from ai.models import UsageRecord
-    from workflows import budgets
+    from workflows import services as workflow_services
 
-    budgets.set_budget(
+    workflow_services.set_budget(
         actor=Actor(user), workspace=workspace, monthly_cost_limit=None, monthly_token_limit=10**9
     )
     definition = chain(1, timeout=2, retry={"max_attempts": 2, "backoff_seconds": 0.1})
