@@ -61,3 +61,8 @@ def usage_summary(rows: QuerySet[UsageRecord]) -> dict:
         "by_model": [_clean(r) for r in by_model],
         "by_day": [{**_clean(r), "day": r["day"].isoformat()} for r in by_day],
     }
+
+
+def usage_in_workspaces(workspace_ids) -> QuerySet[UsageRecord]:
+    """For analytics, whose window has already checked the workspace ids."""
+    return UsageRecord.objects.filter(workspace_id__in=list(workspace_ids)).order_by()

@@ -57,6 +57,7 @@ LOCAL_APPS = [
     "ai",
     "tasks",
     "workflows",
+    "analytics",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -324,6 +325,22 @@ ENGINE_MAX_RETRY_DELAY_SECONDS = env.float("ENGINE_MAX_RETRY_DELAY_SECONDS", def
 # A worker runs the next step of a chain itself, without the broker, while the message it took
 # has kept it under this many seconds (workflows/engine/follow_on.py); 0 turns it off.
 ENGINE_FOLLOW_ON_SECONDS = env.float("ENGINE_FOLLOW_ON_SECONDS", default=0.5)
+
+# --- Analytics ----------------------------------------------------------------------------
+# The longest since..until an analytics query may cover, and the most time-series buckets.
+ANALYTICS_MAX_RANGE_DAYS = env.int("ANALYTICS_MAX_RANGE_DAYS", default=366)
+ANALYTICS_MAX_BUCKETS = env.int("ANALYTICS_MAX_BUCKETS", default=1000)
+# `analytics.updated` goes to a workspace's topic at most once per this many seconds.
+ANALYTICS_PUSH_SECONDS = env.float("ANALYTICS_PUSH_SECONDS", default=5.0)
+# Insights: the fewest finished runs (or steps) a rate is judged on, the rise in failure rate
+# (absolute) and in a model's latency (ratio) worth reporting, the z-score of a day's cost
+# against the trailing days, and how long an active workflow may go unrun.
+ANALYTICS_INSIGHT_MIN_RUNS = env.int("ANALYTICS_INSIGHT_MIN_RUNS", default=3)
+ANALYTICS_INSIGHT_FAILURE_RISE = env.float("ANALYTICS_INSIGHT_FAILURE_RISE", default=0.1)
+ANALYTICS_INSIGHT_LATENCY_GROWTH = env.float("ANALYTICS_INSIGHT_LATENCY_GROWTH", default=1.5)
+ANALYTICS_INSIGHT_COST_Z = env.float("ANALYTICS_INSIGHT_COST_Z", default=3.0)
+ANALYTICS_INSIGHT_TRAILING_DAYS = env.int("ANALYTICS_INSIGHT_TRAILING_DAYS", default=14)
+ANALYTICS_IDLE_DAYS = env.int("ANALYTICS_IDLE_DAYS", default=30)
 
 # --- Internationalization, static ---------------------------------------------------------
 LANGUAGE_CODE = "en-us"
