@@ -7,4 +7,4 @@ class AnalyticsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from analytics import live  # noqa: F401 - subscribes to the engine's events
+        from analytics import live, workers  # noqa: F401 - signal receivers

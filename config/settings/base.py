@@ -6,6 +6,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import environ
+from csp.constants import NONE, SELF
 
 from config.logging import logging_config
 
@@ -50,6 +51,8 @@ THIRD_PARTY_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "django_prometheus",
+    "csp",
 ]
 LOCAL_APPS = [
     "accounts",
@@ -62,7 +65,9 @@ LOCAL_APPS = [
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "config.api.request_logging.RequestLogMiddleware",
+    "analytics.request_latency.RequestLatencyMiddleware",
     "config.api.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -72,6 +77,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 TEMPLATES = [
@@ -113,6 +120,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     )
+
+# django-prometheus counts queries, errors and connections through its wrappers of Django's
+# own backends (same behaviour otherwise). Compare engines with .endswith("sqlite3").
+_PROMETHEUS_ENGINES = {
+    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
+    "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
+}
+if env.bool("METRICS_DATABASE", default=True):
+    _engine = DATABASES["default"]["ENGINE"]
+    DATABASES["default"]["ENGINE"] = _PROMETHEUS_ENGINES.get(_engine, _engine)
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CACHES = {
@@ -332,6 +349,14 @@ ANALYTICS_MAX_RANGE_DAYS = env.int("ANALYTICS_MAX_RANGE_DAYS", default=366)
 ANALYTICS_MAX_BUCKETS = env.int("ANALYTICS_MAX_BUCKETS", default=1000)
 # `analytics.updated` goes to a workspace's topic at most once per this many seconds.
 ANALYTICS_PUSH_SECONDS = env.float("ANALYTICS_PUSH_SECONDS", default=5.0)
+ANALYTICS_LIVE_PUSH = env.bool("ANALYTICS_LIVE_PUSH", default=True)
+# /metrics (Prometheus) and health's performance figures: a bearer token, or these client
+# addresses/networks (default: loopback only). Several processes on one host add up their
+# counted metrics when PROMETHEUS_MULTIPROC_DIR names one directory shared by all of them.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+# A worker that has not sent a heartbeat (every 2 s) for this long is not counted alive.
+ANALYTICS_WORKER_TTL_SECONDS = env.float("ANALYTICS_WORKER_TTL_SECONDS", default=10.0)
 # Insights: the fewest finished runs (or steps) a rate is judged on, the rise in failure rate
 # (absolute) and in a model's latency (ratio) worth reporting, the z-score of a day's cost
 # against the trailing days, and how long an active workflow may go unrun.
@@ -342,6 +367,25 @@ ANALYTICS_INSIGHT_COST_Z = env.float("ANALYTICS_INSIGHT_COST_Z", default=3.0)
 ANALYTICS_INSIGHT_TRAILING_DAYS = env.int("ANALYTICS_INSIGHT_TRAILING_DAYS", default=14)
 ANALYTICS_IDLE_DAYS = env.int("ANALYTICS_IDLE_DAYS", default=30)
 
+# --- Content-Security-Policy (django-csp 4): the one policy of the project ---------------------
+# Our pages load scripts and styles from our own static files only: no inline script or
+# style, no CDN (Chart.js is vendored). WebSockets to the same host are 'self'. Pages served
+# by libraries that need more (ReDoc's inline start-up script) loosen it per view, in urls.py.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
 # --- Internationalization, static ---------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -350,6 +394,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# Project-wide static files (vendored libraries, the dashboard's script and styles).
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
