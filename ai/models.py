@@ -45,3 +45,16 @@ class UsageRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model} {self.outcome} ({self.total_tokens} tokens)"
+
+
+class WorkspaceCacheSettings(models.Model):
+    """A workspace's own AI reply cache TTL (None: AI_CACHE_TTL; 0: no caching)."""
+
+    workspace = models.OneToOneField(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="ai_cache_settings"
+    )
+    ttl_seconds = models.PositiveIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"AI cache settings of {self.workspace_id}"

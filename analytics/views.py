@@ -1,7 +1,8 @@
 """The project's pages and plain views of analytics: /metrics and /dashboard/."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_GET
@@ -44,6 +45,27 @@ def dashboard_data(actor, workspace_id: int, time_range: str) -> dict:
         },
         "insights": insights.insights(window)[:12],
     }
+
+
+@require_GET
+def dashboard_data_view(request):
+    """The dashboard's figures as JSON in one request (the page re-reads them after each
+    analytics.updated): ?workspace= (required) and ?time_range=."""
+    from accounts.scoping import Actor
+    from analytics.window import TIME_RANGES
+    from config.errors import NotFound
+
+    if not request.user.is_authenticated:
+        return error_response(401, "not_authenticated", "Log in to read the dashboard.")
+    time_range = request.GET.get("time_range", "day")
+    if time_range not in TIME_RANGES:
+        return error_response(400, "invalid_query", f"Unknown time_range; use {list(TIME_RANGES)}.")
+    try:
+        workspace_id = int(request.GET.get("workspace", ""))
+        data = dashboard_data(Actor(request.user), workspace_id, time_range)
+    except (ValueError, NotFound):
+        return error_response(404, "not_found", "No such workspace among yours.")
+    return JsonResponse(data, encoder=DjangoJSONEncoder)
 
 
 # DRF's session log-in page serves every user (the admin's only staff).

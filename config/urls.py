@@ -8,7 +8,7 @@ from drf_spectacular.views import (
     SpectacularSwaggerSplitView,
 )
 
-from analytics.views import dashboard, metrics_view
+from analytics.views import dashboard, dashboard_data_view, metrics_view
 from config import health
 from config.api.router import router
 from realtime.views import realtime_page
@@ -30,6 +30,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("realtime/", realtime_page, name="realtime-page"),
     path("dashboard/", dashboard, name="dashboard"),
+    path("dashboard/data", dashboard_data_view, name="dashboard-data"),
     path("metrics", metrics_view, name="prometheus-metrics"),
     # Session log-in for the browsable API (the "Log in" link on /api/v3/).
     path("api-auth/", include("rest_framework.urls")),

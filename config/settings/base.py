@@ -140,6 +140,17 @@ CACHES = {
         "TIMEOUT": 300,
     }
 }
+# The AI reply cache has an alias of its own, chosen by CACHE_URL (django-environ): Redis by
+# default (the same server); "locmemcache://" or "filecache:///path" serve one process only
+# (each process would keep its own replies and counters). Rate limits and revocations stay
+# in the default cache on Redis.
+CACHES["ai"] = (
+    env.cache_url("CACHE_URL")
+    if env("CACHE_URL", default="")
+    else {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+)
+CACHES["ai"].setdefault("KEY_PREFIX", CACHES["default"]["KEY_PREFIX"])
+CACHES["ai"].setdefault("TIMEOUT", 300)
 _REDIS_DB = (urlparse(REDIS_URL).path.lstrip("/") or "0").split("?")[0]
 CHANNEL_LAYERS = {
     "default": {

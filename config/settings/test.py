@@ -24,6 +24,7 @@ ANALYTICS_LIVE_PUSH = env.bool("ANALYTICS_LIVE_PUSH", default=False)
 WHITENOISE_USE_FINDERS = True
 # Each test run gets its own cache namespace on the shared Redis (tests clear it between tests).
 CACHES["default"]["KEY_PREFIX"] = env("CACHE_KEY_PREFIX", default="docchain-test")
+CACHES["ai"]["KEY_PREFIX"] = CACHES["default"]["KEY_PREFIX"]
 # Unit tests use the in-memory layer; end-to-end tests override with the Redis one, and give
 # the servers and workers they start CHANNEL_LAYER=redis.
 REDIS_CHANNEL_LAYERS = CHANNEL_LAYERS  # what end-to-end tests switch this process to

@@ -2,8 +2,8 @@
 // Chart.js, then stays live over the session-authenticated WebSocket: it joins the
 // workspace topic, lists run.* events in the live feed (each run an element
 // `#feed [data-run-id]` with a `status-<status>` class), shows `analytics.updated` counters,
-// and re-reads the summary and time series from the API after each of those (the server
-// sends them at most every few seconds).
+// and re-reads every figure (GET /dashboard/data) after each of those (the server sends them
+// at most every few seconds).
 (function () {
   "use strict";
   var $ = function (id) { return document.getElementById(id); };
@@ -133,33 +133,28 @@
     drawInsights(data.insights);
   }
 
-  function api(path, params) {
-    var query = new URLSearchParams(Object.assign({ workspace: workspaceId, time_range: data.time_range }, params));
-    return fetch("/api/v3/advanced/analytics/" + path + "?" + query, {
+  // One request for every figure on the page (GET /dashboard/data, session-authenticated).
+  var refreshing = null;
+  var again = false;
+  function refresh() {
+    if (refreshing) { again = true; return refreshing; }
+    var query = new URLSearchParams({ workspace: workspaceId, time_range: data.time_range });
+    refreshing = fetch("/dashboard/data?" + query, {
       credentials: "same-origin",
       headers: { Accept: "application/json" },
     }).then(function (response) {
-      if (!response.ok) throw new Error(path + ": HTTP " + response.status);
+      if (!response.ok) throw new Error("dashboard data: HTTP " + response.status);
       return response.json();
-    });
-  }
-
-  var refreshing = null;
-  function refresh() {
-    if (refreshing) return refreshing;
-    var metrics = ["runs", "failures", "cost", "tokens"];
-    refreshing = Promise.all(
-      [api("summary", {}), api("insights", {})].concat(
-        metrics.map(function (m) { return api("timeseries", { metric: m, bucket: data.bucket }); })
-      )
-    ).then(function (answers) {
-      data.summary = answers[0];
-      data.insights = answers[1].results;
-      metrics.forEach(function (m, i) { data.series[m] = answers[2 + i].points; });
+    }).then(function (fresh) {
+      data = fresh;
       draw();
+      $("errors").textContent = "";
     }).catch(function (err) {
       $("errors").textContent = String(err);
-    }).finally(function () { refreshing = null; });
+    }).finally(function () {
+      refreshing = null;
+      if (again) { again = false; refresh(); }
+    });
     return refreshing;
   }
 
