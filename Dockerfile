@@ -19,7 +19,8 @@ RUN pip install -r requirements.txt
 COPY --chown=docchain:docchain . .
 # Static files are collected at build time and served by the ASGI process (whitenoise).
 RUN SECRET_KEY=build-only-not-secret python manage.py collectstatic --noinput --verbosity 0 \
-    && mkdir -p var && chown -R docchain:docchain var
+    && mkdir -p var /var/lib/docchain/prometheus \
+    && chown -R docchain:docchain var /var/lib/docchain
 
 USER docchain
 EXPOSE 8000

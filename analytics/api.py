@@ -212,3 +212,14 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceS
         response = Response(services.report_rows(report))
         response["Content-Disposition"] = f'attachment; filename="report-{report.pk}.csv"'
         return response
+
+
+class UserActivityView(AnalyticsView):
+    """Per member: runs started, approvals, edits and logins (the last two from the audit
+    app; null when it is not installed)."""
+
+    @extend_schema(parameters=WINDOW_PARAMETERS, responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        from analytics.activity import user_activity
+
+        return Response(user_activity(self.window(request), Actor.from_request(request)))

@@ -256,7 +256,7 @@ def ai_usage_figures(window: Window) -> dict:
     rows = ai_selectors.usage_in_workspaces(window.workspace_ids).filter(
         created_at__gte=window.since, created_at__lt=window.until
     )
-    totals = ai_selectors.usage_summary(rows)["totals"]
+    totals = ai_selectors.usage_totals_of(rows)
     calls = totals["calls"]
     return {**totals, "cache_hit_rate": round(totals["cached_calls"] / calls, 4) if calls else None}
 

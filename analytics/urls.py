@@ -24,6 +24,7 @@ urlpatterns = [
     _path("advanced/analytics/summary", api.SummaryView.as_view(), "analytics-summary"),
     _path("advanced/analytics/timeseries", api.TimeseriesView.as_view(), "analytics-timeseries"),
     _path("advanced/analytics/insights", api.InsightsView.as_view(), "analytics-insights"),
+    _path("advanced/analytics/users", api.UserActivityView.as_view(), "analytics-users"),
     _path("advanced/cache/stats", api.CacheStatsView.as_view(), "cache-stats"),
     _path("advanced/cache/clear", api.CacheClearView.as_view(), "cache-clear"),
     _path("advanced/cache/settings", api.CacheSettingsView.as_view(), "cache-settings"),

@@ -10,9 +10,9 @@ import os
 import shutil
 import signal
 import urllib.request
-from urllib.parse import urlparse
 import uuid
 from datetime import timedelta
+from urllib.parse import urlparse
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
