@@ -234,6 +234,8 @@ SPECTACULAR_SETTINGS = {
         "WorkflowStatusEnum": "workflows.models.WorkflowStatus",
         "RunStatusEnum": "workflows.models.RunStatus",
         "StepStatusEnum": "workflows.models.StepStatus",
+        "ReportKindEnum": "analytics.models.ReportKind",
+        "StepKindEnum": "workflows.models.StepKind",
     },
 }
 
