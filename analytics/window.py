@@ -20,6 +20,10 @@ TIME_RANGES = {
     "month": timedelta(days=30),
 }
 DEFAULT_TIME_RANGE = "day"
+# Windows (and the periods before them that insights compare with) stay far from the
+# calendar's ends, where date arithmetic overflows.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -58,9 +62,12 @@ def _moment(params, name: str) -> datetime | None:
     raw = params.get(name)
     if raw in (None, ""):
         return None
-    value = parse_datetime(raw)
+    try:  # well-formed but impossible dates (month 13) raise ValueError
+        value = parse_datetime(raw)
+        day = parse_date(raw) if value is None and len(raw) == 10 else None
+    except ValueError:
+        value = day = None
     if value is None:
-        day = parse_date(raw) if len(raw) == 10 else None
         if day is None:
             raise InvalidQuery(
                 f"{name} must be an ISO 8601 date or date-time.",
@@ -101,9 +108,17 @@ def parse_window(params, actor: Actor, *, default_range: str = DEFAULT_TIME_RANG
     until = until or now
     if since is None:
         time_range = time_range or default_range
-        since = until - TIME_RANGES[time_range]
+        try:
+            since = until - TIME_RANGES[time_range]
+        except OverflowError:  # until at the very start of the calendar
+            raise InvalidQuery("until is too early.", details={"until": str(until)}) from None
     else:
         time_range = None
+    if since < EARLIEST or until > LATEST:
+        raise InvalidQuery(
+            f"Dates must fall between {EARLIEST.date()} and {LATEST.date()}.",
+            details={"since": since.isoformat(), "until": until.isoformat()},
+        )
     if since >= until:
         raise InvalidQuery(
             "since must be before until.",
