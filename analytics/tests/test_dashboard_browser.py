@@ -6,6 +6,7 @@ on the web process shows the step durations the worker observed.
 
 DASHBOARD_SCREENSHOT=path saves a screenshot (the README's, docs/dashboard.png)."""
 
+import json
 import os
 import shutil
 import signal
@@ -145,3 +146,9 @@ def test_the_dashboard_draws_and_follows_a_run_live(browser, stack, user, worksp
     assert counted >= 3  # the live run's three steps, observed in the worker
     finished = families["docchain_runs_finished"].samples
     assert any(s.labels.get("status") == "succeeded" and s.value >= 1 for s in finished)
+    assert families["docchain_workers_alive"].samples[0].value >= 1
+
+    # Health names the worker from its heartbeat in Redis (no broadcast ping to wait out).
+    with urllib.request.urlopen(f"http://{base}/api/v3/health", timeout=10) as response:  # noqa: S310
+        workers = json.loads(response.read())["checks"]["workers"]
+    assert workers["status"] == "ok" and workers["workers"], workers
