@@ -93,3 +93,5 @@ def _ai_cache_namespace(settings):
     import uuid
 
     settings.AI_CACHE_PREFIX = f"ai-test-{uuid.uuid4().hex[:12]}"
+    # The audit's per-window counters too (a high-volume event's first hit writes the row).
+    settings.AUDIT_CACHE_PREFIX = f"audit-test-{uuid.uuid4().hex[:12]}"

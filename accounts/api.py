@@ -1,6 +1,7 @@
 """Accounts API: registration, JWT auth, workspaces and their members, API keys."""
 
 from django.conf import settings
+from django.contrib.auth.signals import user_logged_in
 from django.shortcuts import get_object_or_404
 from django.utils.decorators import method_decorator
 from django_ratelimit.decorators import ratelimit
@@ -9,7 +10,8 @@ from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
@@ -27,6 +29,8 @@ from accounts.serializers import (
     UserSerializer,
     WorkspaceSerializer,
 )
+from audit.events import SecurityEventKind
+from audit.services import record_security_event
 from config.errors import DomainError
 
 
@@ -64,6 +68,17 @@ class LoginView(TokenObtainPairView):
 
     authentication_classes: list = []
 
+    def post(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        try:
+            serializer.is_valid(raise_exception=True)
+        except TokenError as exc:
+            raise InvalidToken(exc.args[0]) from exc
+        # Failures arrive as Django's user_login_failed (from authenticate()); a success is
+        # Django's user_logged_in too, so the audit and any other listener hear every login.
+        user_logged_in.send(sender=type(serializer.user), request=request, user=serializer.user)
+        return Response(serializer.validated_data, status=status.HTTP_200_OK)
+
 
 class RefreshView(TokenRefreshView):
     """A refresh token in, a new access token and a new (rotated) refresh token out."""
@@ -82,9 +97,13 @@ class LogoutView(APIView):
         serializer = LogoutSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            RefreshToken(serializer.validated_data["refresh"]).blacklist()
+            token = RefreshToken(serializer.validated_data["refresh"])
+            token.blacklist()
         except TokenError as exc:
             raise InvalidRefreshToken(str(exc)) from exc
+        user_id = str(token.payload.get(jwt_settings.USER_ID_CLAIM, ""))  # a string claim
+        actor = int(user_id) if user_id.isdigit() else None
+        record_security_event(SecurityEventKind.LOGOUT, request=request, actor=actor)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -11,6 +11,8 @@ from django.utils.text import slugify
 from accounts.errors import AlreadyMember, LastOwner, UnknownUser
 from accounts.models import ROLE_RANK, ApiKey, Membership, Role, User, Workspace
 from accounts.scoping import Actor, require_role
+from audit.events import SecurityEventKind
+from audit.services import record_security_event
 
 
 def _unique_slug(name: str) -> str:
@@ -91,6 +93,12 @@ def add_member(*, actor: Actor, workspace: Workspace, identifier: str, role: str
     )
     if not created:
         raise AlreadyMember(details={"user": identifier})
+    record_security_event(
+        SecurityEventKind.MEMBER_ADDED,
+        actor=actor.user,
+        workspace=workspace,
+        details={"member_id": user.pk, "member": user.get_username(), "role": role},
+    )
     return membership
 
 
@@ -99,8 +107,20 @@ def change_role(*, actor: Actor, membership: Membership, role: str) -> Membershi
     _require_manage(actor, membership.workspace, max_role(role, membership.role))
     if role != Role.OWNER:
         _forbid_losing_last_owner(membership)
-    membership.role = role
+    old_role, membership.role = membership.role, role
     membership.save(update_fields=["role"])
+    if old_role != role:
+        record_security_event(
+            SecurityEventKind.MEMBER_ROLE_CHANGED,
+            actor=actor.user,
+            workspace=membership.workspace_id,
+            details={
+                "member_id": membership.user_id,
+                "member": membership.user.get_username(),
+                "role": role,
+                "old_role": old_role,
+            },
+        )
     return membership
 
 
@@ -111,6 +131,17 @@ def remove_member(*, actor: Actor, membership: Membership) -> None:
         _require_manage(actor, membership.workspace, membership.role)
     _forbid_losing_last_owner(membership)
     membership.delete()
+    record_security_event(
+        SecurityEventKind.MEMBER_REMOVED,
+        actor=actor.user,
+        workspace=membership.workspace_id,
+        details={
+            "member_id": membership.user_id,
+            "member": membership.user.get_username(),
+            "role": membership.role,
+            "left": membership.user_id == actor.user.pk,
+        },
+    )
 
 
 def max_role(a: str, b: str) -> str:
@@ -128,13 +159,20 @@ def create_api_key(
 ) -> tuple[ApiKey, str]:
     """Create a key; returns it with its secret, which is never stored and never shown again."""
     require_role(actor, workspace, Role.ADMIN)
-    return ApiKey.objects.create_key(
+    api_key, secret = ApiKey.objects.create_key(
         name=name,
         workspace=workspace,
         created_by=actor.user,
         scopes=sorted(set(scopes)),
         expiry_date=expires_at,
     )
+    record_security_event(
+        SecurityEventKind.APIKEY_CREATED,
+        actor=actor.user,
+        workspace=workspace,
+        details={"prefix": api_key.prefix, "name": name, "scopes": api_key.scopes},
+    )
+    return api_key, secret
 
 
 @transaction.atomic
@@ -143,4 +181,10 @@ def revoke_api_key(*, actor: Actor, api_key: ApiKey) -> ApiKey:
     if not api_key.revoked:
         api_key.revoked = True
         api_key.save(update_fields=["revoked"])
+        record_security_event(
+            SecurityEventKind.APIKEY_REVOKED,
+            actor=actor.user,
+            workspace=api_key.workspace_id,
+            details={"prefix": api_key.prefix, "name": api_key.name},
+        )
     return api_key

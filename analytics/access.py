@@ -7,6 +7,8 @@ import logging
 
 from django.conf import settings
 
+from config.client_ip import client_ip
+
 logger = logging.getLogger(__name__)
 
 
@@ -30,8 +32,10 @@ def _networks():
 
 
 def address_allowed(request) -> bool:
+    """The client's address (config.client_ip: TRUSTED_PROXY_COUNT hops of X-Forwarded-For,
+    else the socket's) in METRICS_ALLOWED_IPS."""
     try:
-        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+        address = ipaddress.ip_address(client_ip(request) or "")
     except ValueError:
         return False
     return any(address in network for network in _networks())

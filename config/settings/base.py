@@ -51,10 +51,12 @@ THIRD_PARTY_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "auditlog",
     "django_prometheus",
     "csp",
 ]
 LOCAL_APPS = [
+    "audit",
     "accounts",
     "realtime",
     "ai",
@@ -75,6 +77,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "audit.context.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -215,7 +218,8 @@ SIMPLE_JWT = {
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
-    "UPDATE_LAST_LOGIN": True,
+    # The login view sends Django's user_logged_in, whose receiver updates last_login.
+    "UPDATE_LAST_LOGIN": False,
     "AUTH_HEADER_TYPES": ("Bearer",),
 }
 API_KEY_CUSTOM_HEADER = None  # keys arrive as "Authorization: Api-Key <key>"
@@ -248,6 +252,36 @@ RATELIMIT_USE_CACHE = "default"
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 LOGIN_RATE = env("LOGIN_RATE", default="20/m")
 REGISTER_RATE = env("REGISTER_RATE", default="10/m")
+
+# The client IP is the N-th X-Forwarded-For hop from the right behind N trusted proxies
+# (config/client_ip.py); 0 = REMOTE_ADDR, the only safe value without a proxy in front.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# --- Audit (audit/) ------------------------------------------------------------------------
+AUDIT_ENABLED = env.bool("AUDIT_ENABLED", default=True)  # off only for benchmarks
+AUDITLOG_LOGENTRY_MODEL = "audit.AuditLogEntry"
+# auditlog's own migrations create its default table even when the model is swapped, and that
+# orphan table breaks `flush` (jazzband/django-auditlog#804): we never use it, so no migrations.
+MIGRATION_MODULES = {"auditlog": None}
+AUDITLOG_STORE_JSON_CHANGES = True
+AUDITLOG_DISABLE_REMOTE_ADDR = False
+# 403s, 429s and cross-workspace 404s: one row per actor (or IP) per window, with a count;
+# the row's count is brought up to date at most this often.
+AUDIT_COUNT_WINDOW_SECONDS = env.int("AUDIT_COUNT_WINDOW_SECONDS", default=300)
+AUDIT_COUNT_FLUSH_SECONDS = env.int("AUDIT_COUNT_FLUSH_SECONDS", default=5)
+AUDIT_CACHE_PREFIX = env("AUDIT_CACHE_PREFIX", default="audit")  # namespace of the counters
+# Rows older than this are deleted by the nightly audit.retention job (0 keeps them forever);
+# a signed checkpoint keeps each chain verifiable after the deletion.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
+# Threat rules (audit/rules.py).
+ALERT_FAILED_LOGINS = env.int("ALERT_FAILED_LOGINS", default=5)
+ALERT_FAILED_LOGINS_MINUTES = env.int("ALERT_FAILED_LOGINS_MINUTES", default=5)
+ALERT_STUFFING_ACCOUNTS = env.int("ALERT_STUFFING_ACCOUNTS", default=10)
+ALERT_STUFFING_MINUTES = env.int("ALERT_STUFFING_MINUTES", default=10)
+ALERT_PROBE_BURST = env.int("ALERT_PROBE_BURST", default=20)
+ALERT_LOGIN_AFTER_LOCKOUT_MINUTES = env.int("ALERT_LOGIN_AFTER_LOCKOUT_MINUTES", default=60)
+ALERT_MASS_DELETION = env.int("ALERT_MASS_DELETION", default=20)
+ALERT_MASS_DELETION_MINUTES = env.int("ALERT_MASS_DELETION_MINUTES", default=5)
 
 # --- AI gateway (ai/) ----------------------------------------------------------------------
 # Provider keys come from the environment; a provider without its key is "not configured".

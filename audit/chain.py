@@ -1,0 +1,182 @@
+"""The hash chains that make audit rows tamper-evident.
+
+Each change-log row and security event belongs to one chain: its workspace's (`w:<id>`), or,
+for account events without a workspace, its user's (`u:<id>`); events that name no known
+account go to `anon`. A row stores its place (`seq`), the previous row's hash and its own:
+SHA-256 over the previous hash and the row's canonical content (sorted-key JSON). Rows are
+linked under a per-chain lock (`pg_advisory_xact_lock` on PostgreSQL, held to the end of the
+writer's transaction; SQLite serializes writers anyway), so concurrent writers cannot fork a
+chain. `ChainHead` keeps each chain's last link, so deleting the newest rows shows too, and
+the signed checkpoint retention leaves when it deletes the oldest.
+"""
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+
+GENESIS = "0" * 64
+ANONYMOUS_CHAIN = "anon"
+
+
+def workspace_chain(workspace_id: int) -> str:
+    return f"w:{workspace_id}"
+
+
+def user_chain(user_id: int) -> str:
+    return f"u:{user_id}"
+
+
+def chain_for(*, workspace_id: int | None, user_id: int | None) -> str:
+    if workspace_id is not None:
+        return workspace_chain(workspace_id)
+    if user_id is not None:
+        return user_chain(user_id)
+    return ANONYMOUS_CHAIN
+
+
+def json_round_trip(value):
+    """What a JSON column gives back for `value`: hash what will be read, not what was given."""
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+def canonical_bytes(content: dict) -> bytes:
+    return json.dumps(
+        content, cls=DjangoJSONEncoder, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode()
+
+
+def row_hash(prev_hash: str, content: dict) -> str:
+    digest = hashlib.sha256(prev_hash.encode())
+    digest.update(canonical_bytes(content))
+    return digest.hexdigest()
+
+
+def _lock_key(chain: str) -> int:
+    # A signed 64-bit key from the chain's name (pg advisory locks take a bigint).
+    return int.from_bytes(hashlib.sha256(chain.encode()).digest()[:8], "big", signed=True)
+
+
+def lock(chain: str) -> None:
+    """Serialize writers of one chain until the current transaction ends."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_key(chain)])
+
+
+def link(row) -> None:
+    """Give an unsaved row (`row.chain` set) its seq, prev_hash and hash, and move the chain's
+    head to it. Call inside a transaction that then inserts the row."""
+    from audit.models import ChainHead
+
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit rows are linked inside a transaction")
+    lock(row.chain)
+    head = ChainHead.objects.filter(chain=row.chain).values_list("seq", "hash").first()
+    seq, prev_hash = head if head else (0, GENESIS)
+    row.seq, row.prev_hash = seq + 1, prev_hash
+    _normalize_json_fields(row)
+    row.hash = row_hash(prev_hash, row.canonical())
+    if head:
+        ChainHead.objects.filter(chain=row.chain).update(seq=row.seq, hash=row.hash)
+    else:
+        ChainHead.objects.create(chain=row.chain, seq=row.seq, hash=row.hash)
+
+
+def _normalize_json_fields(row) -> None:
+    for field in row._meta.concrete_fields:
+        if field.get_internal_type() == "JSONField":
+            value = getattr(row, field.attname)
+            if value is not None:
+                setattr(row, field.attname, json_round_trip(value))
+
+
+# --- Checkpoints (retention) -----------------------------------------------------------------
+
+
+def checkpoint_signature(chain: str, seq: int, hash_: str) -> str:
+    key = hashlib.sha256(f"audit-checkpoint:{settings.SECRET_KEY}".encode()).digest()
+    return hmac.new(key, f"{chain}:{seq}:{hash_}".encode(), hashlib.sha256).hexdigest()
+
+
+# --- Verification ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    chain: str
+    table: str  # "log" | "event" | "head"
+    row_id: int | None
+    seq: int | None
+    reason: str  # edited | deleted | reordered | head_mismatch | bad_checkpoint
+
+    def describe(self) -> str:
+        what = {"log": "audit log entry", "event": "security event", "head": "chain head"}
+        row = (
+            f"{what[self.table]} id={self.row_id} seq={self.seq}"
+            if self.row_id
+            else what[self.table]
+        )
+        return f"chain {self.chain}: {row}: {self.reason}"
+
+
+def _rows(model, chain: str):
+    return model.objects.filter(chain=chain).order_by("seq").iterator(chunk_size=2000)
+
+
+def verify_chain(chain: str) -> Problem | None:
+    """Walk one chain in seq order across both tables; the first problem, or None."""
+    import heapq
+
+    from audit.models import AuditLogEntry, ChainHead, SecurityEvent
+
+    head = ChainHead.objects.filter(chain=chain).first()
+    expected_seq, prev_hash = 1, GENESIS
+    if head is not None and head.checkpoint_seq:
+        signature = checkpoint_signature(chain, head.checkpoint_seq, head.checkpoint_hash)
+        if not hmac.compare_digest(signature, head.checkpoint_signature):
+            return Problem(chain, "head", None, head.checkpoint_seq, "bad_checkpoint")
+        expected_seq, prev_hash = head.checkpoint_seq + 1, head.checkpoint_hash
+
+    tagged = [
+        ((row.seq, "log", row) for row in _rows(AuditLogEntry, chain)),
+        ((row.seq, "event", row) for row in _rows(SecurityEvent, chain)),
+    ]
+    for seq, table, row in heapq.merge(*tagged, key=lambda item: item[0]):
+        if row_hash(row.prev_hash, row.canonical()) != row.hash:
+            return Problem(chain, table, row.pk, seq, "edited")
+        if seq < expected_seq:  # a second row claiming a place already taken
+            return Problem(chain, table, row.pk, seq, "reordered")
+        if seq > expected_seq:
+            missing = f"seq {expected_seq}" + (f"..{seq - 1}" if seq - 1 > expected_seq else "")
+            return Problem(chain, table, row.pk, seq, f"deleted ({missing} missing before it)")
+        if row.prev_hash != prev_hash:
+            return Problem(chain, table, row.pk, seq, "edited (does not link to the row before)")
+        expected_seq, prev_hash = seq + 1, row.hash
+    if head is None:
+        return None if expected_seq == 1 else Problem(chain, "head", None, None, "head_missing")
+    if head.seq != expected_seq - 1 or head.hash != prev_hash:
+        return Problem(chain, "head", None, head.seq, "deleted (the newest rows)")
+    return None
+
+
+def chains(*, workspace_id: int | None = None) -> list[str]:
+    from audit.models import AuditLogEntry, ChainHead, SecurityEvent
+
+    if workspace_id is not None:
+        return [workspace_chain(workspace_id)]
+    names = set(ChainHead.objects.values_list("chain", flat=True))
+    names |= set(AuditLogEntry.objects.values_list("chain", flat=True).distinct())
+    names |= set(SecurityEvent.objects.values_list("chain", flat=True).distinct())
+    return sorted(names)
+
+
+def verify(*, workspace_id: int | None = None) -> tuple[int, list[Problem]]:
+    """Verify every chain (or one workspace's); (chains checked, first problem of each bad one)."""
+    names = chains(workspace_id=workspace_id)
+    problems = [problem for name in names if (problem := verify_chain(name)) is not None]
+    return len(names), problems

@@ -1,0 +1,58 @@
+"""Who is acting, for audit rows written far from the view (services, signal receivers).
+
+`AuditContextMiddleware` remembers the current request. DRF authenticates inside the view and
+then writes its user onto the Django request too, so by the time a service saves a model, the
+request's user is the JWT's or the API key's user, where auditlog's own middleware (which
+runs before the view) saw an anonymous one. Celery jobs that act for someone use
+`acting_for(user)`, which is auditlog's `set_actor`.
+"""
+
+import contextlib
+from contextvars import ContextVar
+
+from auditlog.context import set_actor
+from django.contrib.auth import get_user_model
+
+from config.client_ip import client_ip
+
+_current_request: ContextVar = ContextVar("audit_current_request", default=None)
+
+
+def current_request():
+    return _current_request.get()
+
+
+def current_user():
+    """The authenticated user of the current request, or None."""
+    request = _current_request.get()
+    if request is None:
+        return None
+    user = getattr(request, "user", None)  # set by DRF after authentication
+    return user if user is not None and getattr(user, "is_authenticated", False) else None
+
+
+class AuditContextMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = _current_request.set(request)
+        try:
+            return self.get_response(request)
+        finally:
+            _current_request.reset(token)
+
+
+@contextlib.contextmanager
+def acting_for(user, *, remote_addr: str | None = None):
+    """Audit rows written inside name `user` (a User or a user id) as their actor: for Celery
+    jobs and commands that act for someone."""
+    if user is not None and not isinstance(user, get_user_model()):
+        user = get_user_model()._default_manager.filter(pk=user).first()
+    with set_actor(user, remote_addr=remote_addr):
+        yield
+
+
+def request_remote_addr() -> str | None:
+    request = _current_request.get()
+    return client_ip(request) if request is not None else None

@@ -1,0 +1,230 @@
+"""The audit app's verbs. Every app may call them (audit imports no domain app).
+
+- `record_security_event`: a security event; never raises, never fails the caller's request.
+- `record_change`: a change-log row for writes that bypass the ORM (the engine's SQL), written
+  in the caller's transaction, so the change and its audit row commit or roll back together.
+"""
+
+import logging
+import time
+
+import structlog
+from auditlog.context import auditlog_value
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from audit import chain
+from audit.context import current_request
+from audit.events import (
+    DEFAULT_SEVERITY,
+    HIGH_VOLUME_KINDS,
+    USERNAME_KINDS,
+    SecurityEventKind,
+    Severity,
+)
+from audit.models import AuditLogEntry, SecurityEvent
+from config.client_ip import client_ip
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT_MAX = 300
+
+
+def _pk(value) -> int | None:
+    if value is None or isinstance(value, int):
+        return value
+    return value.pk
+
+
+def _request_actor(request):
+    try:
+        user = getattr(request, "user", None)
+    except Exception:  # DRF re-raises an authentication failure on access
+        return None
+    return user if user is not None and getattr(user, "is_authenticated", False) else None
+
+
+def _request_id(request) -> str:
+    bound = structlog.contextvars.get_contextvars().get("request_id")
+    if bound:
+        return str(bound)[:64]
+    if request is not None:
+        return (getattr(request, "headers", {}).get("X-Request-ID") or "")[:64]
+    return ""
+
+
+def _subject_id(kind: str, actor_id: int | None, username: str) -> int | None:
+    """The account the event concerns: the actor, or the account the username tried names."""
+    if actor_id is not None or kind not in USERNAME_KINDS or not username:
+        return actor_id
+    User = get_user_model()
+    return (
+        User._default_manager.filter(**{User.USERNAME_FIELD: username})
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def record_security_event(
+    kind: str,
+    *,
+    request=None,
+    actor=None,
+    username: str = "",
+    workspace=None,
+    severity: str | None = None,
+    details: dict | None = None,
+) -> None:
+    """Record a security event (kinds: `audit.events.SecurityEventKind`). Never raises: a
+    failure is logged and the caller's request goes on as if nothing happened."""
+    if not settings.AUDIT_ENABLED:
+        return
+    try:
+        _record_security_event(
+            kind,
+            request=request,
+            actor=actor,
+            username=username,
+            workspace=workspace,
+            severity=severity,
+            details=details,
+        )
+    except Exception:
+        logger.exception("audit: could not record security event %s", kind)
+
+
+def _record_security_event(kind, *, request, actor, username, workspace, severity, details):
+    kind = SecurityEventKind(kind).value  # an unknown kind is a bug in the caller: logged
+    if severity is None:
+        severity = DEFAULT_SEVERITY[kind]
+    severity = Severity(severity).value
+    if request is None:
+        request = current_request()  # a service called from a view: that view's request
+    if actor is None and request is not None:
+        actor = _request_actor(request)
+    actor_id = _pk(actor)
+    username = (username or (getattr(actor, "get_username", lambda: "")() if actor else ""))[:150]
+    ip = client_ip(request) if request is not None else None
+    meta = getattr(request, "META", None) or {}
+    event = SecurityEvent(
+        kind=kind,
+        severity=severity,
+        actor_id=actor_id,
+        username=username,
+        workspace_id=_pk(workspace),
+        ip=ip,
+        user_agent=meta.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX],
+        request_id=_request_id(request),
+        details=dict(details or {}),
+        created_at=timezone.now(),
+    )
+    count = 1
+    if kind in HIGH_VOLUME_KINDS:
+        window = _Window(kind, actor_id=actor_id, ip=ip)
+        count = window.hit()
+        if count > 1:
+            window.flush_count(count)
+            _evaluate_rules(event, count=count)
+            return
+        event.details.update(window.describe())
+    event.user_id = _subject_id(kind, actor_id, username)
+    event.chain = chain.chain_for(workspace_id=event.workspace_id, user_id=event.user_id)
+    with transaction.atomic():  # a savepoint inside the caller's transaction: an error here
+        chain.link(event)  # rolls back only the event
+        event.save(force_insert=True)
+    if kind in HIGH_VOLUME_KINDS:
+        window.remember_row(event.pk)
+    _evaluate_rules(event, count=count)
+
+
+def _evaluate_rules(event: SecurityEvent, *, count: int) -> None:
+    from audit import rules
+
+    try:
+        with transaction.atomic():
+            rules.evaluate(event, count=count)
+    except Exception:
+        logger.exception("audit: threat rules failed on %s", event.kind)
+
+
+class _Window:
+    """The per-window tally of a high-volume kind for one actor (or IP), in the cache: the
+    first hit of a window writes the row; later hits only count, and the row's `count` is
+    brought up to date at most every AUDIT_COUNT_FLUSH_SECONDS."""
+
+    def __init__(self, kind: str, *, actor_id: int | None, ip: str | None):
+        self.seconds = settings.AUDIT_COUNT_WINDOW_SECONDS
+        self.start = int(time.time() // self.seconds * self.seconds)
+        who = f"user:{actor_id}" if actor_id is not None else f"ip:{ip or '-'}"
+        self.key = f"{settings.AUDIT_CACHE_PREFIX}:window:{kind}:{who}:{self.start}"
+
+    def hit(self) -> int:
+        if cache.add(self.key, 1, timeout=self.seconds * 2):
+            return 1
+        try:
+            return cache.incr(self.key)
+        except ValueError:  # expired between add and incr
+            cache.add(self.key, 1, timeout=self.seconds * 2)
+            return 1
+
+    def describe(self) -> dict:
+        return {"window_start": self.start, "window_seconds": self.seconds}
+
+    def remember_row(self, row_id: int) -> None:
+        cache.set(f"{self.key}:row", row_id, timeout=self.seconds * 2)
+
+    def flush_count(self, count: int) -> None:
+        every = settings.AUDIT_COUNT_FLUSH_SECONDS
+        if every > 0 and not cache.add(f"{self.key}:flush", 1, timeout=every):
+            return
+        row_id = cache.get(f"{self.key}:row")
+        if row_id is not None:
+            SecurityEvent.objects.filter(pk=row_id, count__lt=count).update(count=count)
+
+
+def record_change(
+    *,
+    model: str,
+    object_id,
+    event: str,
+    workspace=None,
+    actor=None,
+    object_repr: str = "",
+    changes: dict | None = None,
+    details: dict | None = None,
+    action: int = AuditLogEntry.Action.UPDATE,
+) -> AuditLogEntry | None:
+    """A change-log row for a write the ORM did not see (`model` is "app_label.Model"),
+    written in the caller's transaction. `event` names what happened ("run.approved"). The
+    actor defaults to the one `auditlog.context.set_actor` holds. Raises on failure, so the
+    change it describes rolls back with it rather than going unaudited."""
+    if not settings.AUDIT_ENABLED:
+        return None
+    if actor is None:
+        context = auditlog_value.get(None) or {}
+        actor = context.get("actor")
+        remote_addr = context.get("remote_addr")
+    else:
+        remote_addr = None
+    content_type = ContentType.objects.get_for_model(apps.get_model(model))
+    entry = AuditLogEntry(
+        content_type=content_type,
+        object_pk=str(object_id),
+        object_id=object_id if isinstance(object_id, int) else None,
+        object_repr=object_repr or f"{content_type.model} {object_id}",
+        action=action,
+        changes=changes,
+        actor_id=_pk(actor) if actor is not None and getattr(actor, "pk", actor) else None,
+        actor_email=getattr(actor, "email", None),
+        remote_addr=remote_addr,
+        workspace_id=_pk(workspace),
+        additional_data={"event": event, **(details or {})},
+    )
+    entry.chain = chain.chain_for(workspace_id=entry.workspace_id, user_id=entry.actor_id)
+    entry.save(force_insert=True)
+    return entry

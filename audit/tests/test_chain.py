@@ -1,0 +1,108 @@
+"""The hash chains: linked rows verify; an edited, deleted or reordered row is named."""
+
+import threading
+
+import pytest
+from django.db import connection, connections
+
+from audit import chain
+from audit.events import SecurityEventKind as K
+from audit.models import ChainHead, SecurityEvent
+from audit.services import record_security_event
+
+pytestmark = pytest.mark.django_db
+
+
+def events(user, workspace, n=5):
+    for i in range(n):
+        record_security_event(K.MFA_FAILED, actor=user, workspace=workspace, details={"i": i})
+    rows = SecurityEvent.objects.filter(chain=chain.workspace_chain(workspace.pk))
+    return list(rows.order_by("seq"))
+
+
+def test_rows_link_to_the_previous_row_of_their_chain(user, workspace, other_user):
+    rows = events(user, workspace, 3)
+    record_security_event(K.PASSWORD_CHANGED, actor=other_user)  # another chain
+    assert [r.seq for r in rows] == [1, 2, 3]
+    assert rows[0].prev_hash == chain.GENESIS
+    assert rows[1].prev_hash == rows[0].hash and rows[2].prev_hash == rows[1].hash
+    assert rows[2].hash == chain.row_hash(rows[1].hash, rows[2].canonical())
+    head = ChainHead.objects.get(chain=chain.workspace_chain(workspace.pk))
+    assert (head.seq, head.hash) == (3, rows[2].hash)
+    other = SecurityEvent.objects.get(chain=chain.user_chain(other_user.pk))
+    assert other.seq == 1 and other.prev_hash == chain.GENESIS
+    assert chain.verify() == (2, [])
+
+
+def test_an_edited_row_is_named(user, workspace):
+    rows = events(user, workspace)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE audit_securityevent SET severity = 'info' WHERE id = %s", [rows[2].pk]
+        )
+    checked, problems = chain.verify(workspace_id=workspace.pk)
+    assert checked == 1 and len(problems) == 1
+    problem = problems[0]
+    assert (problem.row_id, problem.seq, problem.reason) == (rows[2].pk, 3, "edited")
+    assert f"id={rows[2].pk}" in problem.describe()
+
+
+def test_a_deleted_row_is_named(user, workspace):
+    rows = events(user, workspace)
+    SecurityEvent.objects.filter(pk=rows[1].pk).delete()
+    problem = chain.verify_chain(chain.workspace_chain(workspace.pk))
+    assert problem.row_id == rows[2].pk and problem.reason.startswith("deleted (seq 2 missing")
+
+
+def test_deleting_the_newest_row_shows_at_the_head(user, workspace):
+    rows = events(user, workspace)
+    SecurityEvent.objects.filter(pk=rows[-1].pk).delete()
+    problem = chain.verify_chain(chain.workspace_chain(workspace.pk))
+    assert problem.table == "head" and problem.reason.startswith("deleted")
+
+
+def test_reordered_rows_are_named(user, workspace):
+    rows = events(user, workspace)
+    # Swap the places of rows 2 and 3 (their seq), as if they had been written the other way.
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE audit_securityevent SET seq = -1 WHERE id = %s", [rows[1].pk])
+        cursor.execute("UPDATE audit_securityevent SET seq = 2 WHERE id = %s", [rows[2].pk])
+        cursor.execute("UPDATE audit_securityevent SET seq = 3 WHERE id = %s", [rows[1].pk])
+    problem = chain.verify_chain(chain.workspace_chain(workspace.pk))
+    assert problem.row_id == rows[2].pk and problem.seq == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_do_not_fork_a_chain(make_user):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serializes writers itself")
+    from accounts.services import personal_workspace
+
+    user = make_user("writer")
+    workspace = personal_workspace(user)
+    errors = []
+
+    def write():
+        try:
+            for i in range(15):
+                record_security_event(
+                    K.MFA_FAILED, actor=user, workspace=workspace, details={"i": i}
+                )
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=write) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    seqs = list(
+        SecurityEvent.objects.filter(chain=chain.workspace_chain(workspace.pk))
+        .order_by("seq")
+        .values_list("seq", flat=True)
+    )
+    assert seqs == list(range(1, 46))
+    assert chain.verify(workspace_id=workspace.pk)[1] == []
