@@ -40,3 +40,23 @@ def test_runs_started_and_approvals_per_member(
 def test_another_workspace_is_404(alice_api, other_workspace):
     response = alice_api.get(URL, {"workspace": other_workspace.pk})
     assert response.status_code == 404
+
+
+def test_logins_come_from_the_audit_rows(api, alice_api, client_for, user, workspace, other_user,
+                                         add_member):  # fmt: skip
+    from conftest import STRONG_PASSWORD
+
+    for _ in range(2):
+        response = api.post(
+            "/api/v3/auth/login", {"username": "alice", "password": STRONG_PASSWORD}
+        )
+        assert response.status_code == 200, response.content
+    body = alice_api.get(URL, {"workspace": workspace.pk}).json()
+    assert body["sources"]["logins"] == "audit" and body["sources"]["edits"] == "audit"
+    [alice] = [u for u in body["users"] if u["username"] == "alice"]
+    assert alice["logins"] == 2
+    assert alice["edits"] == 0
+    # A viewer sees her own logins, not the owner's.
+    add_member(workspace, other_user, Role.VIEWER)
+    rows = {u["username"]: u for u in client_for(other_user).get(URL).json()["users"]}
+    assert rows["alice"]["logins"] is None and rows["mallory"]["logins"] == 0
