@@ -52,7 +52,11 @@ def stack(django_db_setup, django_db_blocker, tmp_path_factory):
     with django_db_blocker.unblock():
         worker = start_worker_process(log_path=tmp / "worker.log", CHANNEL_LAYER="redis", **env)
         try:
-            with asgi_server(log_path=tmp / "web.log", **env) as (base, _):
+            # A small pool: the shared PostgreSQL of a CI machine has few connections to spare.
+            with asgi_server(log_path=tmp / "web.log", DATABASE_POOL_MAX_SIZE="4", **env) as (
+                base,
+                _,
+            ):
                 yield base
         finally:
             worker.send_signal(signal.SIGTERM)
