@@ -3,12 +3,13 @@
 Namespaces:
 - `ai_replies` (the `ai` alias, CACHE_URL): per workspace. Members see their workspaces'
   figures; workspace admins clear their workspace's; staff clear any (or all).
-- `rate_limits` (the default cache, Redis): login, registration and AI rate-limit counters of
+- `rate_limits` (RATELIMIT_USE_CACHE, Redis): login, registration and AI rate-limit counters of
   the whole service. Staff only.
 Keys and memory come from Redis itself (SCAN, MEMORY USAGE, INFO); a local-memory or file
 backend cannot list its keys, and says so with nulls.
 """
 
+from django.conf import settings
 from django.core.cache import caches
 from django.db import transaction
 
@@ -23,6 +24,10 @@ from config.errors import NotFound
 NAMESPACES = ("ai_replies", "rate_limits")
 RATE_LIMIT_PATTERN = "rl:*"  # django-ratelimit's keys in the default cache
 MAX_TTL_SECONDS = 30 * 24 * 3600
+
+
+def _rate_limit_cache():
+    return caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
 
 
 def _backend_name(cache) -> str:
@@ -51,7 +56,7 @@ def cache_stats(*, actor: Actor, workspace_id: int | None = None) -> dict:
     namespaces = [_ai_namespace(i) for i in ids]
     body: dict = {"namespaces": namespaces}
     if actor.user.is_staff:
-        default = caches["default"]
+        default = _rate_limit_cache()
         namespaces.append(
             {
                 "namespace": "rate_limits",
@@ -62,7 +67,7 @@ def cache_stats(*, actor: Actor, workspace_id: int | None = None) -> dict:
         )
         body["servers"] = {
             "ai": cache_inspect.server_figures(ai_cache.backend()),
-            "default": cache_inspect.server_figures(default),
+            "rate_limits": cache_inspect.server_figures(default),
         }
     return body
 
@@ -79,7 +84,7 @@ def clear_cache(*, actor: Actor, namespace: str, workspace_id: int | None = None
     if namespace == "rate_limits":
         if not staff:
             raise NamespaceForbidden("Only staff may clear the rate limits.")
-        deleted = cache_inspect.delete_matching(caches["default"], RATE_LIMIT_PATTERN)
+        deleted = cache_inspect.delete_matching(_rate_limit_cache(), RATE_LIMIT_PATTERN)
         return {"namespace": namespace, "workspace": None, "deleted_keys": deleted}
     if workspace_id is None:
         if not staff:

@@ -1,8 +1,16 @@
-"""Signals other apps may subscribe to (workflows imports none of them)."""
+"""Signals other apps may hear without the workflows app knowing them.
+
+`runs_finished`: sent after the transaction that finished one or more runs commits, with
+`run_ids` and the engine's `dispatcher` (InlineDispatcher when the run ran in-process). Search
+indexes the runs' documents from it, off the step path.
+
+`engine_events_committed`: sent after a transaction of the engine commits, with that
+transaction's events, in order: kwargs `workspace_id` and `events` (a list of
+(event_type, payload) pairs, the same payloads published over WebSocket). Analytics counts
+its metrics and live figures from it.
+"""
 
 from django.dispatch import Signal
 
-# Sent after a transaction of the engine commits, with that transaction's events, in order:
-# kwargs `workspace_id` and `events` (a list of (event_type, payload) pairs, the same
-# payloads published over WebSocket). Analytics counts its metrics and live figures from it.
+runs_finished = Signal()
 engine_events_committed = Signal()
