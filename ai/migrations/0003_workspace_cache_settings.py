@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0001_initial'),
-        ('ai', '0001_initial'),
+        ('ai', '0002_workspace_provider_keys'),
     ]
 
     operations = [
