@@ -194,6 +194,19 @@ def evaluate(event: SecurityEvent, *, count: int = 1) -> None:
         rule(event, count)
 
 
+def on_change_safely(entry: AuditLogEntry) -> None:
+    """`on_change`, never failing the change it watches."""
+    import logging
+
+    from django.db import transaction
+
+    try:
+        with transaction.atomic():
+            on_change(entry)
+    except Exception:
+        logging.getLogger(__name__).exception("audit: change rules failed")
+
+
 def on_change(entry: AuditLogEntry) -> None:
     """Rules over the change log (called for each new row)."""
     if entry.action != AuditLogEntry.Action.DELETE or entry.actor_id is None:

@@ -47,6 +47,19 @@ def _validation_message(details: Any) -> str:
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
+    response = _handle(exc, context)
+    if response is not None and response.status_code in AUDITED_STATUSES:
+        from audit.services import record_refusal
+
+        record_refusal(context.get("request"), response.status_code, view=context.get("view"))
+    return response
+
+
+# Refusals the audit counts (403 denied, 404 on an object id, 429 rate limited).
+AUDITED_STATUSES = frozenset({403, 404, 429})
+
+
+def _handle(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, DomainError):
         headers = {}
         if getattr(exc, "retry_after", None) is not None:  # e.g. a provider's own 429
