@@ -17,6 +17,7 @@ api_v3 = [
     path("", include("ai.urls")),
     path("", include("workflows.urls")),
     path("", include("tasks.urls")),
+    path("", include("audit.urls")),
     path("", include(router.urls)),
 ]
 

@@ -209,6 +209,10 @@ SPECTACULAR_SETTINGS = {
         "WorkflowStatusEnum": "workflows.models.WorkflowStatus",
         "RunStatusEnum": "workflows.models.RunStatus",
         "StepStatusEnum": "workflows.models.StepStatus",
+        "StepKindEnum": "workflows.models.StepKind",
+        "SecurityEventKindEnum": "audit.events.SecurityEventKind",
+        "SeverityEnum": "audit.events.Severity",
+        "AlertStatusEnum": "audit.events.AlertStatus",
     },
 }
 
@@ -239,6 +243,8 @@ AUDITLOG_DISABLE_REMOTE_ADDR = False
 AUDIT_COUNT_WINDOW_SECONDS = env.int("AUDIT_COUNT_WINDOW_SECONDS", default=300)
 AUDIT_COUNT_FLUSH_SECONDS = env.int("AUDIT_COUNT_FLUSH_SECONDS", default=5)
 AUDIT_CACHE_PREFIX = env("AUDIT_CACHE_PREFIX", default="audit")  # namespace of the counters
+# The access review calls an account inactive after this many days without a login.
+AUDIT_INACTIVE_DAYS = env.int("AUDIT_INACTIVE_DAYS", default=90)
 # Rows older than this are deleted by the nightly audit.retention job (0 keeps them forever);
 # a signed checkpoint keeps each chain verifiable after the deletion.
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
