@@ -1,7 +1,8 @@
 """What auditing costs: an audited workflow edit (PATCH through the API with a JWT, one
 change row in the workspace's hash chain) and a run's lifecycle (start, three steps run
 inline, succeed: two lifecycle rows), each beside the same work with auditing off
-(AUDIT_ENABLED=False, which also stops django-auditlog's rows).
+(AUDIT_ENABLED=False, which also stops django-auditlog's rows); and what one
+`record_security_event` costs, and one more 403 of a flood (a counter, no row).
 
 Prints ONE JSON line. Runs on a throwaway database (PostgreSQL `bench_audit_<name>` when
 DATABASE_URL is set, else var/bench-audit.sqlite3), dropped at the end.
@@ -119,6 +120,15 @@ def main() -> None:
         for i in range(20):  # warm up both paths, both ways
             edit(i)
             lifecycle(i)
+        from audit.events import SecurityEventKind as K
+        from audit.services import record_security_event
+
+        for _ in range(20):
+            record_security_event(K.PASSWORD_CHANGED, actor=user)
+        event_ms = timed(lambda i: record_security_event(K.PASSWORD_CHANGED, actor=user), args.n)
+        counted_ms = timed(  # a 403 flood: after the window's first row, a counter only
+            lambda i: record_security_event(K.ACCESS_DENIED, actor=user), args.n
+        )
         rows_before = AuditLogEntry.objects.count()
         edit_on, edit_off = interleaved(edit, args.n, settings)
         runs_n = max(args.n // 4, 10)
@@ -147,6 +157,8 @@ def main() -> None:
                 "audit_cost_per_run_ms": round(run_cost, 3),
                 "audit_cost_per_engine_step_ms": round(run_cost / STEPS, 3),
                 "audit_rows_written": rows_written,
+                "security_event_ms_p50": median_ms(event_ms),
+                "counted_403_event_ms_p50": median_ms(counted_ms),
             }
         )
     )
