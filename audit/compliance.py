@@ -16,16 +16,13 @@ MFA_NOT_AVAILABLE = "not available"
 
 
 def _mfa_status(user) -> str:
-    """`enabled`/`disabled` once the security app says; "not available" until then."""
-    checker = getattr(settings, "AUDIT_MFA_STATUS", None)
-    if not checker:
+    """ "enabled" (a confirmed django-otp device) or "disabled" once django-otp is installed
+    (the security work); "not available" until then."""
+    if not apps.is_installed("django_otp"):
         return MFA_NOT_AVAILABLE
-    from django.utils.module_loading import import_string
+    from django_otp import user_has_device
 
-    try:
-        return "enabled" if import_string(checker)(user) else "disabled"
-    except Exception:
-        return MFA_NOT_AVAILABLE
+    return "enabled" if user_has_device(user, confirmed=True) else "disabled"
 
 
 def access_review(workspace_id: int) -> dict:

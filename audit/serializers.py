@@ -7,11 +7,15 @@ from audit.exports import FORMATS
 from audit.models import SecurityAlert, SecurityEvent
 from audit.selectors import ACTIONS
 
+MAX_ID = 2**63 - 1  # a bigint
+
 
 class AuditQuerySerializer(serializers.Serializer):
     """Filters of the audit log and its export (all optional)."""
 
-    actor = serializers.IntegerField(min_value=1, required=False, help_text="A user id.")
+    actor = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, help_text="A user id."
+    )
     action = serializers.ChoiceField(
         choices=sorted(ACTIONS),
         required=False,
@@ -26,7 +30,7 @@ class AuditQuerySerializer(serializers.Serializer):
     object_id = serializers.CharField(max_length=255, required=False)
     since = serializers.DateTimeField(required=False)
     until = serializers.DateTimeField(required=False)
-    workspace = serializers.IntegerField(min_value=1, required=False)
+    workspace = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
     severity = serializers.ChoiceField(choices=Severity.choices, required=False)
     q = serializers.CharField(max_length=200, required=False)
 
@@ -107,11 +111,11 @@ class AcknowledgeSerializer(serializers.Serializer):
 
 
 class ActivityQuerySerializer(serializers.Serializer):
-    user = serializers.IntegerField(min_value=1)
+    user = serializers.IntegerField(min_value=1, max_value=MAX_ID)
 
 
 class ComplianceQuerySerializer(serializers.Serializer):
-    workspace = serializers.IntegerField(min_value=1)
+    workspace = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     format = serializers.ChoiceField(choices=["json", "csv"], default="json")
 
 

@@ -4,11 +4,12 @@ notifications through `security_alert_raised`; admins acknowledge it with a comm
 import pytest
 from asgiref.sync import sync_to_async
 from django.test import Client
+from rest_framework.test import APIClient
 
 from accounts.models import Role
 from audit.context import acting_for
 from audit.events import SecurityEventKind as K
-from audit.models import AuditLogEntry, SecurityAlert
+from audit.models import AuditLogEntry, SecurityAlert, SecurityEvent
 from audit.services import record_security_event
 from audit.signals import security_alert_raised
 from config.testing import assert_error
@@ -124,3 +125,22 @@ def test_acknowledge_needs_an_admin_and_a_comment(
     assert_error(
         alice_api.post("/api/v3/security/alerts/999999/acknowledge", {"comment": "x"}), 404
     )
+
+
+@pytest.mark.django_db
+def test_an_api_key_from_a_new_ip_is_an_event_and_an_alert(alice_api, user, workspace):
+    created = alice_api.post(
+        "/api/v3/security/api-keys/", {"name": "ci", "scopes": ["read"], "workspace": workspace.pk}
+    ).json()
+    key = APIClient()
+    key.credentials(HTTP_AUTHORIZATION=f"Api-Key {created['key']}")
+    for ip in ("192.0.2.1", "192.0.2.1", "192.0.2.2", "192.0.2.1", "192.0.2.2"):
+        assert key.get("/api/v3/workflows/", REMOTE_ADDR=ip).status_code == 200
+    events = SecurityEvent.objects.filter(kind=K.APIKEY_USED_NEW_IP).order_by("id")
+    assert [(e.details["ip"], e.details["first_use"], e.severity) for e in events] == [
+        ("192.0.2.1", True, "info"),
+        ("192.0.2.2", False, "warning"),
+    ]
+    alert = SecurityAlert.objects.get(rule="api_key_new_ip")
+    assert alert.ip == "192.0.2.2" and alert.workspace_id == workspace.pk
+    assert alert.evidence["prefix"] == created["id"]
