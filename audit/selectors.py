@@ -201,7 +201,8 @@ def _change_columns(rows: QuerySet) -> QuerySet:
         *[When(action=value, then=Value(name)) for name, value in CHANGE_ACTIONS.items()],
         output_field=CharField(),
     )
-    return rows.annotate(
+    # No ordering inside a UNION's parts (SQLite refuses it); the union is ordered.
+    return rows.order_by().annotate(
         source=Value("change", output_field=CharField()),
         username=Coalesce(F("actor__username"), Value(""), output_field=CharField()),
         action_name=Coalesce(
@@ -238,7 +239,7 @@ def _change_columns(rows: QuerySet) -> QuerySet:
 
 
 def _event_columns(rows: QuerySet) -> QuerySet:
-    return rows.annotate(
+    return rows.order_by().annotate(
         source=Value("security", output_field=CharField()),
         timestamp=F("created_at"),
         action_name=F("kind"),
