@@ -202,69 +202,77 @@ def _change_columns(rows: QuerySet) -> QuerySet:
         output_field=CharField(),
     )
     # No ordering inside a UNION's parts (SQLite refuses it); the union is ordered.
-    return rows.order_by().annotate(
-        source=Value("change", output_field=CharField()),
-        username=Coalesce(F("actor__username"), Value(""), output_field=CharField()),
-        action_name=Coalesce(
-            KeyTextTransform("event", "additional_data"), action_name, output_field=CharField()
-        ),
-        model=Concat(
-            F("content_type__app_label"),
-            Value("."),
-            F("content_type__model"),
-            output_field=CharField(),
-        ),
-        object_id_text=F("object_pk"),
-        severity=Value(Severity.INFO.value, output_field=CharField()),
-        count=Value(1, output_field=IntegerField()),
-    ).values_list(
-        "source",
-        "id",
-        "timestamp",
-        "actor_id",
-        "username",
-        "action_name",
-        "model",
-        "object_id_text",
-        "object_repr",
-        "workspace_id",
-        "severity",
-        "remote_addr",
-        "changes",
-        "count",
-        "chain",
-        "seq",
-        "hash",
+    return (
+        rows.order_by()
+        .annotate(
+            source=Value("change", output_field=CharField()),
+            username=Coalesce(F("actor__username"), Value(""), output_field=CharField()),
+            action_name=Coalesce(
+                KeyTextTransform("event", "additional_data"), action_name, output_field=CharField()
+            ),
+            model=Concat(
+                F("content_type__app_label"),
+                Value("."),
+                F("content_type__model"),
+                output_field=CharField(),
+            ),
+            object_id_text=F("object_pk"),
+            severity=Value(Severity.INFO.value, output_field=CharField()),
+            count=Value(1, output_field=IntegerField()),
+        )
+        .values_list(
+            "source",
+            "id",
+            "timestamp",
+            "actor_id",
+            "username",
+            "action_name",
+            "model",
+            "object_id_text",
+            "object_repr",
+            "workspace_id",
+            "severity",
+            "remote_addr",
+            "changes",
+            "count",
+            "chain",
+            "seq",
+            "hash",
+        )
     )
 
 
 def _event_columns(rows: QuerySet) -> QuerySet:
-    return rows.order_by().annotate(
-        source=Value("security", output_field=CharField()),
-        timestamp=F("created_at"),
-        action_name=F("kind"),
-        model=Value("", output_field=CharField()),
-        object_id_text=Value("", output_field=CharField()),
-        object_repr=Value("", output_field=CharField()),
-        changes=F("details"),
-    ).values_list(
-        "source",
-        "id",
-        "timestamp",
-        "actor_id",
-        "username",
-        "action_name",
-        "model",
-        "object_id_text",
-        "object_repr",
-        "workspace_id",
-        "severity",
-        "ip",
-        "changes",
-        "count",
-        "chain",
-        "seq",
-        "hash",
+    return (
+        rows.order_by()
+        .annotate(
+            source=Value("security", output_field=CharField()),
+            timestamp=F("created_at"),
+            action_name=F("kind"),
+            model=Value("", output_field=CharField()),
+            object_id_text=Value("", output_field=CharField()),
+            object_repr=Value("", output_field=CharField()),
+            changes=F("details"),
+        )
+        .values_list(
+            "source",
+            "id",
+            "timestamp",
+            "actor_id",
+            "username",
+            "action_name",
+            "model",
+            "object_id_text",
+            "object_repr",
+            "workspace_id",
+            "severity",
+            "ip",
+            "changes",
+            "count",
+            "chain",
+            "seq",
+            "hash",
+        )
     )
 
 
