@@ -3,13 +3,19 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey as LibraryApiKey
 
-from accounts.models import ApiKey, Membership, User, Workspace
+from accounts.models import ApiKey, Membership, User, Workspace, WorkspaceSettings
 
 
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
+
+
+class WorkspaceSettingsInline(admin.StackedInline):
+    model = WorkspaceSettings
+    can_delete = False
+    readonly_fields = ["updated_at"]
 
 
 @admin.register(User)
@@ -23,7 +29,7 @@ class WorkspaceAdmin(admin.ModelAdmin):
     list_filter = ["is_personal"]
     search_fields = ["name", "slug"]
     readonly_fields = ["created_at", "updated_at"]
-    inlines = [MembershipInline]
+    inlines = [MembershipInline, WorkspaceSettingsInline]
 
 
 @admin.register(Membership)

@@ -28,10 +28,12 @@ from accounts.serializers import (
     RegisterSerializer,
     UserSerializer,
     WorkspaceSerializer,
+    WorkspaceSettingsSerializer,
 )
 from audit.events import SecurityEventKind
 from audit.services import record_security_event
 from config.errors import DomainError
+from config.ratelimit import client_ip
 
 
 class InvalidRefreshToken(DomainError):
@@ -45,7 +47,7 @@ def _tokens_for(user) -> dict:
 
 
 @method_decorator(
-    ratelimit(key="ip", rate=lambda g, r: settings.REGISTER_RATE, block=True), name="post"
+    ratelimit(key=client_ip, rate=lambda g, r: settings.REGISTER_RATE, block=True), name="post"
 )
 class RegisterView(APIView):
     permission_classes = [permissions.AllowAny]
@@ -61,7 +63,7 @@ class RegisterView(APIView):
 
 
 @method_decorator(
-    ratelimit(key="ip", rate=lambda g, r: settings.LOGIN_RATE, block=True), name="post"
+    ratelimit(key=client_ip, rate=lambda g, r: settings.LOGIN_RATE, block=True), name="post"
 )
 class LoginView(TokenObtainPairView):
     """Username and password in, `access` and `refresh` tokens out."""
@@ -230,3 +232,26 @@ class ApiKeyViewSet(
 
     def perform_destroy(self, instance):
         services.revoke_api_key(actor=Actor.from_request(self.request), api_key=instance)
+
+
+class WorkspaceSettingsView(APIView):
+    """A workspace's settings: members read them, admins change them (PATCH, any subset)."""
+
+    def workspace(self):
+        actor = Actor.from_request(self.request)
+        return get_object_or_404(workspaces_for(actor), pk=self.kwargs["workspace_pk"])
+
+    @extend_schema(responses=WorkspaceSettingsSerializer)
+    def get(self, request, workspace_pk):
+        found = services.settings_for(self.workspace())
+        return Response(WorkspaceSettingsSerializer(found).data)
+
+    @extend_schema(request=WorkspaceSettingsSerializer, responses=WorkspaceSettingsSerializer)
+    def patch(self, request, workspace_pk):
+        workspace = self.workspace()
+        data = WorkspaceSettingsSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        updated = services.update_workspace_settings(
+            actor=Actor.from_request(request), workspace=workspace, changes=data.validated_data
+        )
+        return Response(WorkspaceSettingsSerializer(updated).data)

@@ -89,3 +89,27 @@ class ApiKey(AbstractAPIKey):
     @property
     def can_write(self) -> bool:
         return ApiKeyScope.WRITE in self.scopes
+
+
+class WorkspaceSettings(models.Model):
+    """Per-workspace settings: one row per workspace, created when first read
+    (`accounts.services.settings_for`). Apps add their fields here rather than keeping their
+    own settings model; an app that must check a field's value registers a validator in
+    `accounts.workspace_settings`."""
+
+    workspace = models.OneToOneField(
+        Workspace, on_delete=models.CASCADE, related_name="settings", primary_key=True
+    )
+    # What new workflows take when their definition names no model or parameters.
+    default_model = models.CharField(max_length=200, blank=True)
+    default_parameters = models.JSONField(default=dict, blank=True)
+    # The model documents are embedded with for semantic search; empty = the offline model.
+    embedding_model = models.CharField(max_length=200, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "workspace settings"
+        verbose_name_plural = "workspace settings"
+
+    def __str__(self) -> str:
+        return f"settings of {self.workspace_id}"

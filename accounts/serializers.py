@@ -2,7 +2,15 @@ from django.contrib.auth.password_validation import validate_password
 from django.utils import timezone
 from rest_framework import serializers
 
-from accounts.models import ApiKey, ApiKeyScope, Membership, Role, User, Workspace
+from accounts.models import (
+    ApiKey,
+    ApiKeyScope,
+    Membership,
+    Role,
+    User,
+    Workspace,
+    WorkspaceSettings,
+)
 from config.api.viewsets import WorkspaceField
 
 
@@ -12,7 +20,8 @@ class RegisterSerializer(serializers.Serializer):
         max_length=150,
         error_messages={"invalid": "Use letters, digits and @/./+/-/_ only."},
     )
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    # Required: a password reset reaches the user by email.
+    email = serializers.EmailField(max_length=254)
     password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
 
     def validate_username(self, value: str) -> str:
@@ -112,6 +121,8 @@ class ApiKeySerializer(serializers.ModelSerializer):
             "last_used_at",
         ]
         read_only_fields = ["revoked", "created", "last_used_at"]
+        # The model's field has a default of None, which would make it optional here.
+        extra_kwargs = {"name": {"required": True, "allow_blank": False}}
 
     def validate_expires_at(self, value):
         if value is not None and value <= timezone.now():
@@ -124,3 +135,18 @@ class ApiKeyCreatedSerializer(ApiKeySerializer):
 
     class Meta(ApiKeySerializer.Meta):
         fields = [*ApiKeySerializer.Meta.fields, "key"]
+
+
+class WorkspaceSettingsSerializer(serializers.ModelSerializer):
+    default_parameters = serializers.DictField(required=False)
+
+    class Meta:
+        model = WorkspaceSettings
+        fields = [
+            "workspace",
+            "default_model",
+            "default_parameters",
+            "embedding_model",
+            "updated_at",
+        ]
+        read_only_fields = ["workspace", "updated_at"]

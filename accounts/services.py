@@ -3,13 +3,15 @@
 from datetime import datetime
 
 from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils.crypto import get_random_string
 from django.utils.text import slugify
 
+from accounts import workspace_settings
 from accounts.errors import AlreadyMember, LastOwner, UnknownUser
-from accounts.models import ROLE_RANK, ApiKey, Membership, Role, User, Workspace
+from accounts.models import ROLE_RANK, ApiKey, Membership, Role, User, Workspace, WorkspaceSettings
 from accounts.scoping import Actor, require_role
 from audit.events import SecurityEventKind
 from audit.services import record_security_event
@@ -188,3 +190,36 @@ def revoke_api_key(*, actor: Actor, api_key: ApiKey) -> ApiKey:
             details={"prefix": api_key.prefix, "name": api_key.name},
         )
     return api_key
+
+
+def settings_for(workspace: Workspace | int) -> WorkspaceSettings:
+    """The workspace's settings row, created with the defaults on first read."""
+    workspace_id = workspace if isinstance(workspace, int) else workspace.pk
+    found, _ = WorkspaceSettings.objects.get_or_create(workspace_id=workspace_id)
+    return found
+
+
+SETTINGS_FIELDS = ("default_model", "default_parameters", "embedding_model")
+
+
+@transaction.atomic
+def update_workspace_settings(
+    *, actor: Actor, workspace: Workspace, changes: dict
+) -> WorkspaceSettings:
+    """Admins change a workspace's settings; each field is checked by the validators the
+    owning apps registered (accounts.workspace_settings), problems reported field by field."""
+    require_role(actor, workspace, Role.ADMIN)
+    current = WorkspaceSettings.objects.select_for_update().get(pk=settings_for(workspace).pk)
+    problems: dict[str, list[str]] = {}
+    for name, value in changes.items():
+        if name not in SETTINGS_FIELDS:
+            problems.setdefault(name, []).append("unknown setting")
+            continue
+        try:
+            setattr(current, name, workspace_settings.clean(name, value))
+        except ValidationError as exc:
+            problems.setdefault(name, []).extend(exc.messages)
+    if problems:
+        raise ValidationError(problems)
+    current.save()
+    return current

@@ -25,6 +25,11 @@ urlpatterns = [
     path("auth/", include((auth_patterns, "auth"))),
     # The brief's path for login answers exactly like /auth/login.
     path("security/auth/login", api.LoginView.as_view(), name="security-login"),
+    path(
+        "workspaces/<int:workspace_pk>/settings",
+        api.WorkspaceSettingsView.as_view(),
+        name="workspace-settings",
+    ),
     path("workspaces/<int:workspace_pk>/members/", member_list, name="workspace-members"),
     path(
         "workspaces/<int:workspace_pk>/members/<int:user_id>/",

@@ -9,8 +9,9 @@ from django.http import StreamingHttpResponse
 from django_ratelimit.core import get_usage
 from django_ratelimit.exceptions import Ratelimited
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, renderers
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -29,6 +30,7 @@ from ai.serializers import (
     UsageRecordSerializer,
 )
 from config.api.exceptions import error_body
+from config.api.schema import SSE_EVENT_SCHEMA
 from config.api.viewsets import WorkspaceScopedMixin, WorkspaceScopedViewSet
 
 
@@ -97,7 +99,18 @@ class GenerateView(APIView):
         EventStreamRenderer,
     ]
 
-    @extend_schema(request=GenerateSerializer, responses={200: GenerateResultSerializer})
+    @extend_schema(
+        request=GenerateSerializer,
+        responses={
+            (200, "application/json"): GenerateResultSerializer,
+            (200, "text/event-stream"): OpenApiResponse(
+                SSE_EVENT_SCHEMA,
+                description="With `stream: true`: server-sent events `start`, `delta`..., then "
+                "`done` (the JSON answer's body), or `error` (the error shape) when the model "
+                "fails after the stream began. Failures before it begin are 4xx/5xx statuses.",
+            ),
+        },
+    )
     def post(self, request):
         serializer = GenerateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
@@ -146,7 +159,11 @@ async def _async_events(events):
 
 class AnalyzeView(APIView):
     """Sentiment, keywords, an extractive summary and readability, with no model; with
-    `use_model: true` the summary and keywords come from the workspace's default model."""
+    `use_model: true` the summary and keywords come from the workspace's default model.
+    Without a model it changes nothing: viewers and read-only API keys may call it; with one it
+    spends, like generation (editors, and keys with the write scope)."""
+
+    reads_only = True
 
     @extend_schema(request=AnalyzeSerializer, responses={200: AnalysisResultSerializer})
     def post(self, request):
@@ -156,6 +173,11 @@ class AnalyzeView(APIView):
         workspace = data["workspace"]
         actor = Actor.from_request(request)
         if data["use_model"]:
+            if actor.api_key is not None and not actor.api_key.can_write:
+                raise PermissionDenied(
+                    "Analysis with a model spends; it needs the 'write' scope.",
+                    code="insufficient_scope",
+                )
             require_role(actor, workspace, Role.EDITOR)
             check_generation_rate(request, actor, workspace)
         else:

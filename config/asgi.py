@@ -12,11 +12,13 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from config.api.body_limit import BodyLimitASGI  # noqa: E402
 from realtime.routing import websocket_application  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Bodies are counted while they arrive: 413 at the first byte over the limit.
+        "http": BodyLimitASGI(django_asgi_app),
         # No blanket Origin check: token and API-key clients (scripts, other sites) send any
         # Origin or none. realtime.auth accepts a session cookie only from a same-origin page.
         "websocket": websocket_application,

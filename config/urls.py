@@ -15,6 +15,7 @@ api_v3 = [
     path("", include("accounts.urls")),
     path("", include("realtime.urls")),
     path("", include("ai.urls")),
+    path("", include("search.urls")),
     path("", include("workflows.urls")),
     path("", include("tasks.urls")),
     path("", include("audit.urls")),

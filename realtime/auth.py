@@ -111,3 +111,8 @@ def authenticate_sync(scope) -> Credential:
 
 
 authenticate = database_sync_to_async(authenticate_sync)
+
+
+def connection_label(scope, channel_name: str) -> str:
+    # The brief's clients send `connection_id`: a label for their logs, never an identity.
+    return _query(scope).get("connection_id", "")[:64] or channel_name[-12:]

@@ -25,3 +25,21 @@ class TokenBucket:
 
     def seconds_until_token(self) -> float:
         return max(0.0, (1 - self.tokens) / self.rate) if self.rate else float("inf")
+
+
+class MessageRate:
+    """A connection's message rate: a bucket of messages, and a bucket of patience that each
+    refused message spends (refilling at a twentieth of the message rate). `check()` says
+    whether a message is accepted ("ok"), refused with a warning ("slow_down", and how long
+    until a message is accepted), or whether the client keeps flooding ("close")."""
+
+    def __init__(self, *, rate: float, burst: int, tolerance: int, clock=time.monotonic):
+        self.messages = TokenBucket(rate=rate, capacity=burst, clock=clock)
+        self.patience = TokenBucket(rate=rate / 20, capacity=tolerance, clock=clock)
+
+    def check(self) -> tuple[str, float]:
+        if self.messages.take():
+            return "ok", 0.0
+        if not self.patience.take():
+            return "close", 0.0
+        return "slow_down", self.messages.seconds_until_token()

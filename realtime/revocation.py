@@ -18,7 +18,7 @@ the cascades above happen outside its services.
 from django.db.models.signals import post_delete, post_save
 
 from accounts.models import ApiKey, Membership, User
-from realtime import events, groups
+from realtime import errors, events, groups
 
 ACCESS_REVOKED = "access.revoked"
 API_KEY_REVOKED = "api_key.revoked"
@@ -67,3 +67,14 @@ def install() -> None:
     post_delete.connect(_api_key_deleted, sender=ApiKey, dispatch_uid=f"{API_KEY_REVOKED}.delete")
     post_save.connect(_user_saved, sender=User, dispatch_uid=f"{ACCOUNT_DISABLED}.save")
     post_delete.connect(_user_deleted, sender=User, dispatch_uid=f"{ACCOUNT_DISABLED}.delete")
+
+
+# --- the connection's side ------------------------------------------------------------------
+def ending_error(kind: str | None, group: str, *, own_group: str, key_group: str | None):
+    """The error a connection is closed with for an event on its own groups, or None (the
+    event is an ordinary one, or `access.revoked`, which only leaves a workspace's topics)."""
+    if kind == API_KEY_REVOKED and group == key_group:
+        return errors.ApiKeyRevoked()
+    if kind == ACCOUNT_DISABLED and group == own_group:
+        return errors.AccountDisabled()
+    return None

@@ -118,6 +118,25 @@ class ProcessStats:
         finally:
             await client.aclose()
 
+    async def connections_of(self, user_id: int) -> int:
+        """The user's open connections in every living web process: this one's from memory
+        (exact, at once), the others' from their last write to Redis. Raises RedisError when
+        Redis does not answer."""
+        ttl = settings.REALTIME_STATS_TTL_SECONDS
+        client = aioredis.Redis.from_url(settings.REDIS_URL)
+        try:
+            ids = await client.zrangebyscore(_key("procs"), time.time() - ttl, "+inf")
+            others = [raw.decode() for raw in ids if raw.decode() != self.process_id]
+            counts = []
+            if others:
+                async with client.pipeline(transaction=False) as pipe:
+                    for pid in others:
+                        pipe.hget(_key("proc", pid, "users"), str(user_id))
+                    counts = await pipe.execute()
+        finally:
+            await client.aclose()
+        return self.users[user_id] + sum(int(count) for count in counts if count)
+
     def snapshot(self) -> dict:
         return {
             "host": socket.gethostname(),

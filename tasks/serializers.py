@@ -8,8 +8,10 @@ from tasks.validation import SUBMIT_FIELDS
 
 
 class TaskSerializer(serializers.ModelSerializer):
-    submitted_by = serializers.CharField(source="submitted_by.username", default=None)
-    next_attempt_at = serializers.DateTimeField(source="run_after", read_only=True)
+    submitted_by = serializers.CharField(
+        source="submitted_by.username", default=None, allow_null=True, read_only=True
+    )
+    next_attempt_at = serializers.DateTimeField(source="run_after", read_only=True, allow_null=True)
 
     class Meta:
         model = BackgroundTask

@@ -10,3 +10,8 @@ class WorkflowsConfig(AppConfig):
 
         # join_workflow / join_run over the WebSocket (realtime knows no domain app).
         realtime_topics.register()
+        # A workspace's default parameters must be ones a workflow definition accepts.
+        from accounts.workspace_settings import register_validator
+        from workflows.definition import check_parameters
+
+        register_validator("default_parameters", check_parameters)

@@ -15,6 +15,7 @@ from django_celery_beat.models import PeriodicTask
 
 from accounts.models import Role, Workspace
 from accounts.scoping import Actor, require_role
+from accounts.services import settings_for
 from config.errors import NotFound
 from workflows.definition import Definition, StepSpec, dump_yaml, load_text, parse_definition
 from workflows.errors import DefinitionError, WorkflowInUse
@@ -46,6 +47,7 @@ def _step_row(workflow: Workflow, spec: StepSpec, position: int) -> Step:
         position=position,
         depends_on=list(spec.depends_on) if spec.depends_on is not None else None,
         prompt=spec.prompt,
+        query=spec.query,
         when=spec.when,
         model=spec.model,
         parameters=spec.parameters,
@@ -98,6 +100,19 @@ def _check_status(status: str) -> None:
         )
 
 
+def _with_workspace_defaults(definition: Any, workspace: Workspace) -> Any:
+    """A new workflow that names no default model or parameters takes its workspace's."""
+    if not isinstance(definition, dict):
+        return definition  # parse_definition reports it
+    defaults = settings_for(workspace)
+    filled = dict(definition)
+    if not filled.get("default_model") and defaults.default_model:
+        filled["default_model"] = defaults.default_model
+    if not filled.get("parameters") and defaults.default_parameters:
+        filled["parameters"] = dict(defaults.default_parameters)
+    return filled
+
+
 # --- Whole workflows ------------------------------------------------------------------------
 
 
@@ -107,7 +122,7 @@ def create_workflow(
 ) -> Workflow:
     """Validate a whole definition and save it as a new workflow at version 1."""
     require_role(actor, workspace, Role.EDITOR)
-    parsed = parse_definition(definition)
+    parsed = parse_definition(_with_workspace_defaults(definition, workspace))
     workflow = Workflow(workspace=workspace, created_by=actor.user, version=1)
     if status:
         _check_status(status)
@@ -281,7 +296,7 @@ def step_as_dict(step: Step) -> dict:
         data["name"] = step.name
     if step.depends_on is not None:
         data["depends_on"] = step.depends_on
-    for attr in ("when", "model", "prompt"):
+    for attr in ("when", "model", "prompt", "query"):
         if getattr(step, attr):
             data[attr] = getattr(step, attr)
     if step.parameters:

@@ -11,9 +11,12 @@ from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
 import yaml
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from jsonschema import SchemaError
 from jsonschema.validators import validator_for
 
+from config.safejson import TooDeep, check_depth
 from workflows.errors import DefinitionError, InvalidInputs
 from workflows.models import StepKind
 from workflows.templating import TemplateProblem, compile_template, references
@@ -33,6 +36,7 @@ STEP_FIELDS = {
     "name",
     "kind",
     "prompt",
+    "query",
     "when",
     "depends_on",
     "model",
@@ -53,6 +57,15 @@ DEFAULT_RETRY = {"max_attempts": 3, "backoff_seconds": 2.0}
 DEFAULT_TIMEOUT = 120
 MAX_STEPS = 100
 PROMPT_REQUIRED = {StepKind.GENERATE, StepKind.TRANSFORM}
+TEMPLATE_FIELDS = ("prompt", "query", "when")
+SEARCH_MODES = ("hybrid", "keyword", "semantic")
+# A retrieve step's parameters: how many documents, how to search, and filters.
+RETRIEVE_PARAMETERS = {
+    "k": "a whole number from 1 to 50 (default 5)",
+    "mode": f"one of {', '.join(SEARCH_MODES)} (default hybrid)",
+    "workflow": "a workflow id: only documents made by that workflow",
+    "step": "a step key: only documents made by steps with that key",
+}
 
 
 @dataclass(frozen=True)
@@ -78,6 +91,7 @@ class StepSpec:
     kind: str
     name: str = ""
     prompt: str = ""
+    query: str = ""  # retrieve steps: the search, a template
     when: str = ""
     depends_on: tuple[str, ...] | None = None  # as written; None = "the step before"
     upstream: tuple[str, ...] = ()  # resolved direct dependencies
@@ -95,7 +109,7 @@ class StepSpec:
         data["kind"] = self.kind
         if self.depends_on is not None:
             data["depends_on"] = list(self.depends_on)
-        for attr in ("when", "model", "prompt"):
+        for attr in ("when", "model", "prompt", "query"):
             if getattr(self, attr):
                 data[attr] = getattr(self, attr)
         if self.parameters:
@@ -189,9 +203,13 @@ class _NoAliasLoader(yaml.SafeLoader):
 def load_text(text: str) -> Any:
     """Read a definition from YAML or JSON text (JSON is YAML). No aliases."""
     try:
-        return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+        return check_depth(yaml.load(text, Loader=_NoAliasLoader))  # noqa: S506 - SafeLoader
     except yaml.YAMLError as exc:
         raise DefinitionError(f"The definition is not valid YAML or JSON: {exc}") from exc
+    except (RecursionError, TooDeep):
+        raise DefinitionError(
+            f"The definition nests deeper than {settings.MAX_JSON_DEPTH} levels."
+        ) from None
 
 
 def dump_yaml(definition: dict) -> str:
@@ -242,6 +260,15 @@ def _parameters(raw: Any, report) -> dict:
         if isinstance(value, bool) or not isinstance(value, kind) or not low <= value <= high:
             report(f"'{name}' must be a number from {low} to {high}")
     return dict(raw)
+
+
+def check_parameters(raw: Any) -> dict:
+    """Model parameters as a definition accepts them, or django's ValidationError."""
+    problems: list[str] = []
+    parameters = _parameters(raw, problems.append)
+    if problems:
+        raise ValidationError(problems)
+    return parameters
 
 
 def _inputs(raw: Any, problems: _Problems) -> list[InputSpec]:
@@ -363,7 +390,7 @@ def _step(item: Any, index: int, keys: list[str], problems: _Problems) -> StepSp
         report(f"unknown kind '{kind}' (known: {', '.join(StepKind.values)})")
         return None
     texts = {}
-    for attr in ("name", "prompt", "when", "model"):
+    for attr in ("name", "prompt", "query", "when", "model"):
         value = item.get(attr) or ""
         if not isinstance(value, str):
             report(f"'{attr}' must be a string")
@@ -371,7 +398,11 @@ def _step(item: Any, index: int, keys: list[str], problems: _Problems) -> StepSp
         texts[attr] = value
     if kind in PROMPT_REQUIRED and not texts["prompt"].strip():
         report(f"a {kind} step needs a prompt")
-    for attr in ("prompt", "when"):
+    if kind == StepKind.RETRIEVE and not texts["query"].strip():
+        report("a retrieve step needs a query")
+    if kind != StepKind.RETRIEVE and texts["query"]:
+        report("only retrieve steps take a query")
+    for attr in TEMPLATE_FIELDS:
         if texts[attr]:
             try:
                 compile_template(texts[attr])
@@ -386,7 +417,10 @@ def _step(item: Any, index: int, keys: list[str], problems: _Problems) -> StepSp
             depends_on = None
         else:
             depends_on = tuple(depends_on)
-    parameters = _parameters(item.get("parameters"), report)
+    if kind == StepKind.RETRIEVE:
+        parameters = _retrieve_parameters(item.get("parameters"), report)
+    else:
+        parameters = _parameters(item.get("parameters"), report)
     schema = item.get("response_schema")
     if schema is not None:
         if kind != StepKind.GENERATE:
@@ -408,6 +442,7 @@ def _step(item: Any, index: int, keys: list[str], problems: _Problems) -> StepSp
         kind=kind,
         name=texts["name"],
         prompt=texts["prompt"],
+        query=texts["query"],
         when=texts["when"],
         depends_on=depends_on,
         model=texts["model"],
@@ -417,6 +452,27 @@ def _step(item: Any, index: int, keys: list[str], problems: _Problems) -> StepSp
         backoff_seconds=backoff,
         timeout=timeout,
     )
+
+
+def _retrieve_parameters(raw: Any, report) -> dict:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        report("'parameters' must be a mapping")
+        return {}
+    checks = {
+        "k": lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 50,
+        "mode": lambda v: v in SEARCH_MODES,
+        "workflow": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+        "step": lambda v: isinstance(v, str) and bool(KEY_PATTERN.match(v)),
+    }
+    for name, value in raw.items():
+        if name not in checks:
+            known = ", ".join(RETRIEVE_PARAMETERS)
+            report(f"unknown parameter '{name}' for a retrieve step (known: {known})")
+        elif not checks[name](value):
+            report(f"'{name}' must be {RETRIEVE_PARAMETERS[name]}")
+    return dict(raw)
 
 
 def _retry(raw: Any, report) -> tuple[int, float]:
@@ -443,7 +499,7 @@ def _retry(raw: Any, report) -> tuple[int, float]:
 def _check_references(
     spec: StepSpec, upstream: set[str], input_names: set[str], problems: _Problems
 ) -> None:
-    for attr in ("prompt", "when"):
+    for attr in TEMPLATE_FIELDS:
         source = getattr(spec, attr)
         if not source:
             continue

@@ -22,6 +22,7 @@ class StepKind(models.TextChoices):
     TRANSFORM = "transform", "Transform (template only)"
     ANALYZE = "analyze", "Analyze upstream text"
     APPROVAL = "approval", "Wait for approval"
+    RETRIEVE = "retrieve", "Retrieve workspace documents (search)"
 
 
 class Priority(models.TextChoices):
@@ -129,6 +130,7 @@ class Step(models.Model):
     depends_on = models.JSONField(null=True, blank=True)
     prompt = models.TextField(blank=True)
     when = models.TextField(blank=True)  # a template; empty/false/no/0 skips the step
+    query = models.TextField(blank=True)  # a retrieve step's search, a template
     model = models.CharField(max_length=200, blank=True)
     parameters = models.JSONField(default=dict, blank=True)  # temperature, max_tokens, ...
     response_schema = models.JSONField(null=True, blank=True)
@@ -153,6 +155,9 @@ class Run(models.Model):
     # The definition the run started from: editing the workflow never changes a running run.
     definition = models.JSONField()
     inputs = models.JSONField(default=dict, blank=True)
+    # Inputs the caller left out and asked to have suggested (use_suggested_inputs):
+    # {name: {"value", "source"}}; the values are in `inputs` too.
+    inputs_filled = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
     priority = models.CharField(max_length=6, choices=Priority.choices, default=Priority.NORMAL)
     trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.API)

@@ -49,6 +49,7 @@ class StepSerializer(serializers.ModelSerializer):
             "position",
             "depends_on",
             "prompt",
+            "query",
             "when",
             "model",
             "parameters",
@@ -87,7 +88,9 @@ class ReorderSerializer(serializers.Serializer):
 
 class WorkflowSerializer(serializers.ModelSerializer):
     step_count = serializers.SerializerMethodField()
-    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
+    created_by = serializers.CharField(
+        source="created_by.username", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = Workflow
@@ -166,7 +169,9 @@ class WorkflowWriteSerializer(serializers.Serializer):
 
 
 class VersionSerializer(serializers.ModelSerializer):
-    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
+    created_by = serializers.CharField(
+        source="created_by.username", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = WorkflowVersion
@@ -253,9 +258,11 @@ class LineageNodeSerializer(serializers.ModelSerializer):
 
 
 class ScheduleSerializer(serializers.ModelSerializer):
-    periodic_task = serializers.CharField(source="periodic_task.name", read_only=True, default=None)
+    periodic_task = serializers.CharField(
+        source="periodic_task.name", read_only=True, default=None, allow_null=True
+    )
     last_run_at = serializers.DateTimeField(
-        source="periodic_task.last_run_at", read_only=True, default=None
+        source="periodic_task.last_run_at", read_only=True, default=None, allow_null=True
     )
 
     class Meta:
@@ -292,6 +299,8 @@ class BudgetSerializer(serializers.ModelSerializer):
     )
     monthly_token_limit = serializers.IntegerField(min_value=0, allow_null=True, required=False)
     month_to_date = serializers.SerializerMethodField()
+    # None until a limit is first saved (the workspace has no budget row yet).
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
     class Meta:
         model = Budget
@@ -312,3 +321,17 @@ class BudgetSerializer(serializers.ModelSerializer):
             "tokens": usage["tokens"],
             "source": usage["source"],
         }
+
+
+class SuggestedInputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.CharField()
+    required = serializers.BooleanField()
+    value = serializers.JSONField(allow_null=True)
+    source = serializers.ChoiceField(choices=["default", "last_run"], allow_null=True)
+    run = serializers.IntegerField(allow_null=True, help_text="The run a last_run value is from.")
+
+
+class SuggestedInputsSerializer(serializers.Serializer):
+    workflow = serializers.IntegerField()
+    inputs = SuggestedInputSerializer(many=True)

@@ -39,6 +39,11 @@ authoring_patterns = [
         _workflows.as_view({"get": "analytics"}),
         "workflow-analytics",
     ),
+    _path(
+        r"workflows/(?P<pk>\d+)/suggested-inputs",
+        _workflows.as_view({"get": "suggested_inputs"}),
+        "workflow-suggested-inputs",
+    ),
     re_path(
         rf"^{WF}/steps/$", _steps.as_view({"get": "list", "post": "create"}), name="workflow-steps"
     ),

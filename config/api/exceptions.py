@@ -8,8 +8,13 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404, JsonResponse
 from django_ratelimit.exceptions import Ratelimited
+from kombu.exceptions import OperationalError as BrokerOperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -20,6 +25,16 @@ from config.errors import DomainError
 logger = logging.getLogger(__name__)
 
 RATE_LIMIT_RETRY_AFTER_SECONDS = 60
+# A dependency that does not answer: the client is told to come back shortly.
+UNAVAILABLE_RETRY_AFTER_SECONDS = 5
+# Redis (cache, channel layer, stats), the broker, the database: down means 503, not 500.
+UNAVAILABLE_ERRORS = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    BrokerOperationalError,
+    DatabaseOperationalError,
+    DatabaseInterfaceError,
+)
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict:
@@ -46,6 +61,22 @@ def _validation_message(details: Any) -> str:
     return "Invalid input."
 
 
+def unavailable_body(exc: Exception) -> dict:
+    return error_body(
+        "service_unavailable",
+        "A service this request needs is not answering; retry shortly.",
+        {"dependency": _dependency_of(exc)},
+    )
+
+
+def _dependency_of(exc: Exception) -> str:
+    if isinstance(exc, DatabaseOperationalError | DatabaseInterfaceError):
+        return "database"
+    if isinstance(exc, BrokerOperationalError):
+        return "broker"
+    return "redis"
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     response = _handle(exc, context)
     if response is not None and response.status_code in AUDITED_STATUSES:
@@ -60,6 +91,13 @@ AUDITED_STATUSES = frozenset({403, 404, 429})
 
 
 def _handle(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, UNAVAILABLE_ERRORS):
+        logger.warning("dependency unavailable: %s: %s", type(exc).__name__, exc)
+        return Response(
+            unavailable_body(exc),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)},
+        )
     if isinstance(exc, DomainError):
         headers = {}
         if getattr(exc, "retry_after", None) is not None:  # e.g. a provider's own 429

@@ -53,12 +53,14 @@ THIRD_PARTY_APPS = [
     "auditlog",
 ]
 LOCAL_APPS = [
+    "config.apps.ProjectConfig",
     "audit",
     "accounts",
     "realtime",
     "ai",
     "tasks",
     "workflows",
+    "search",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -123,7 +125,14 @@ CACHES = {
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="docchain"),
         "TIMEOUT": 300,
-    }
+    },
+    # django-ratelimit's counters: the same Redis, failing open (config/cache.py says why).
+    "ratelimit": {
+        "BACKEND": "config.cache.FailOpenRedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="docchain"),
+        "TIMEOUT": 300,
+    },
 }
 _REDIS_DB = (urlparse(REDIS_URL).path.lstrip("/") or "0").split("?")[0]
 CHANNEL_LAYERS = {
@@ -175,7 +184,12 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": [
+        "config.api.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "config.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.exceptions.exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
@@ -219,9 +233,13 @@ SPECTACULAR_SETTINGS = {
 # Request bodies above this size are refused with 413 before any view reads them.
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=2 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+# JSON (and YAML) documents nested deeper than this are refused with 400 (config/api/parsers.py).
+MAX_JSON_DEPTH = env.int("MAX_JSON_DEPTH", default=64)
 
-# django-ratelimit counts in the shared Redis cache, so limits hold across processes.
-RATELIMIT_USE_CACHE = "default"
+# django-ratelimit counts in the shared Redis cache, so limits hold across processes. With Redis
+# down it lets requests through uncounted (fail-open; config/cache.py says why).
+RATELIMIT_USE_CACHE = "ratelimit"
+RATELIMIT_FAIL_OPEN = True
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 LOGIN_RATE = env("LOGIN_RATE", default="20/m")
 REGISTER_RATE = env("REGISTER_RATE", default="10/m")
@@ -344,6 +362,8 @@ REALTIME_RATE_PER_SECOND = env.float("REALTIME_RATE_PER_SECOND", default=20.0)
 REALTIME_RATE_BURST = env.int("REALTIME_RATE_BURST", default=40)
 REALTIME_FLOOD_TOLERANCE = env.int("REALTIME_FLOOD_TOLERANCE", default=20)
 REALTIME_MAX_SUBSCRIPTIONS = env.int("REALTIME_MAX_SUBSCRIPTIONS", default=50)
+# Open connections per user across every web process; one more is closed with 4429.
+REALTIME_MAX_CONNECTIONS = env.int("REALTIME_MAX_CONNECTIONS", default=100)
 # Events waiting to be written to one slow client; beyond this it is closed with 4408.
 REALTIME_MAX_QUEUED_EVENTS = env.int("REALTIME_MAX_QUEUED_EVENTS", default=1000)
 # Connection statistics in Redis: each web process rewrites its keys every heartbeat; they
@@ -364,6 +384,18 @@ ENGINE_MAX_RETRY_DELAY_SECONDS = env.float("ENGINE_MAX_RETRY_DELAY_SECONDS", def
 # A worker runs the next step of a chain itself, without the broker, while the message it took
 # has kept it under this many seconds (workflows/engine/follow_on.py); 0 turns it off.
 ENGINE_FOLLOW_ON_SECONDS = env.float("ENGINE_FOLLOW_ON_SECONDS", default=0.5)
+
+# --- Search ---------------------------------------------------------------------------------
+# Index a run's documents (one message on the `low` queue) once the run finishes; the beat job
+# search.index_pending catches up every SEARCH_INDEX_SWEEP_SECONDS on whatever was missed.
+SEARCH_INDEX_ON_RUN_FINISH = env.bool("SEARCH_INDEX_ON_RUN_FINISH", default=True)
+SEARCH_INDEX_SWEEP_SECONDS = env.int("SEARCH_INDEX_SWEEP_SECONDS", default=60)
+SEARCH_MAX_QUERY_CHARS = env.int("SEARCH_MAX_QUERY_CHARS", default=500)
+# Each mode ranks at most this many candidates; hybrid fuses the two lists (reciprocal-rank
+# fusion, 1 / (SEARCH_RRF_K + rank)).
+SEARCH_CANDIDATES = env.int("SEARCH_CANDIDATES", default=100)
+SEARCH_RRF_K = env.int("SEARCH_RRF_K", default=60)
+SEARCH_RELATED = env.int("SEARCH_RELATED", default=20)  # documents /related answers with
 
 # --- Internationalization, static ---------------------------------------------------------
 LANGUAGE_CODE = "en-us"

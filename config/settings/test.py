@@ -19,6 +19,7 @@ STORAGES = {
 }
 # Each test run gets its own cache namespace on the shared Redis (tests clear it between tests).
 CACHES["default"]["KEY_PREFIX"] = env("CACHE_KEY_PREFIX", default="docchain-test")
+CACHES["ratelimit"]["KEY_PREFIX"] = CACHES["default"]["KEY_PREFIX"]
 # Unit tests use the in-memory layer; end-to-end tests override with the Redis one, and give
 # the servers and workers they start CHANNEL_LAYER=redis.
 REDIS_CHANNEL_LAYERS = CHANNEL_LAYERS  # what end-to-end tests switch this process to
@@ -39,3 +40,6 @@ LOCAL_LLM_BASE_URL = LOCAL_LLM_API_KEY = ""
 AI_DEFAULT_MODEL = ""
 OFFLINE_LLM_LATENCY_MS = 0
 AI_CACHE_TTL = 300
+
+# Search: tests that want indexing on run finish turn it on (most engine tests do not search).
+SEARCH_INDEX_ON_RUN_FINISH = False

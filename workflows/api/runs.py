@@ -17,7 +17,9 @@ from workflows.models import Priority, Run, RunStatus, StepRun, Trigger, Workflo
 
 
 class RunStepSerializer(serializers.ModelSerializer):
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = StepRun
@@ -47,7 +49,9 @@ class RunStepSerializer(serializers.ModelSerializer):
 
 class RunSerializer(serializers.ModelSerializer):
     totals = serializers.SerializerMethodField()
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Run
@@ -60,6 +64,7 @@ class RunSerializer(serializers.ModelSerializer):
             "priority",
             "trigger",
             "inputs",
+            "inputs_filled",
             "max_cost",
             "source_run",
             "error_code",
@@ -92,6 +97,11 @@ class RunDetailSerializer(RunSerializer):
 
 class StartRunSerializer(serializers.Serializer):
     inputs = serializers.DictField(required=False, default=dict)
+    use_suggested_inputs = serializers.BooleanField(
+        default=False,
+        help_text="Fill the inputs left out from GET /workflows/{id}/suggested-inputs; the "
+        "run's `inputs_filled` says which.",
+    )
     priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.NORMAL)
     max_cost = serializers.DecimalField(
         max_digits=12, decimal_places=6, min_value=0, required=False, allow_null=True
@@ -103,6 +113,7 @@ class ExecuteSerializer(serializers.Serializer):
 
     workflow_id = serializers.IntegerField()
     parameters = serializers.DictField(required=False, default=dict)
+    use_suggested_inputs = serializers.BooleanField(default=False)
     priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.NORMAL)
     max_cost = serializers.DecimalField(
         max_digits=12, decimal_places=6, min_value=0, required=False, allow_null=True
@@ -133,6 +144,7 @@ def _start(request, workflow_id: int, data: dict, inputs: dict) -> Response:
         priority=data["priority"],
         max_cost=data.get("max_cost"),
         trigger=Trigger.API,
+        use_suggested_inputs=data.get("use_suggested_inputs", False),
     )
     return Response(RunDetailSerializer(_detail(run.pk)).data, status=status.HTTP_201_CREATED)
 

@@ -7,16 +7,18 @@ from django.utils import timezone
 from django.utils.text import slugify
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.scoping import Actor
+from config.api.parsers import SafeJSONParser
 from config.api.viewsets import WorkspaceScopedModelViewSet, WorkspaceScopedViewSet
 from config.errors import NotFound
-from workflows import authoring, scheduling, selectors
+from workflows import authoring, scheduling, selectors, suggestions
 from workflows.api.formats import YAML_PARSERS, YAMLRenderer
+from workflows.definition import parse_definition
 from workflows.filters import WorkflowFilter
 from workflows.models import Schedule, Step, Workflow, WorkflowVersion
 from workflows.serializers import (
@@ -27,6 +29,7 @@ from workflows.serializers import (
     ScheduleWriteSerializer,
     StepSerializer,
     StepWriteSerializer,
+    SuggestedInputsSerializer,
     VersionDetailSerializer,
     VersionSerializer,
     WorkflowDetailSerializer,
@@ -134,13 +137,22 @@ class WorkflowViewSet(WorkspaceScopedModelViewSet):
         since = timezone.now() - timedelta(days=days) if days else None
         return Response(selectors.workflow_analytics(workflow, since=since))
 
+    @extend_schema(responses={200: SuggestedInputsSerializer})
+    def suggested_inputs(self, request, pk=None):
+        """Per input, a value and where it came from: the declared default, else your last
+        successful run of this workflow (`source`: default, last_run or null)."""
+        workflow = self.get_object()
+        definition = parse_definition(authoring.current_definition(workflow))
+        rows = suggestions.suggest(workflow, definition, request.user)
+        return Response(SuggestedInputsSerializer({"workflow": workflow.pk, "inputs": rows}).data)
+
 
 class WorkflowImportView(APIView):
     """Create a workflow from a definition: JSON `{workspace, definition}` (the definition an
     object or YAML text), or a YAML body (Content-Type application/yaml or text/yaml) with
     `?workspace=`. 201 with the workflow."""
 
-    parser_classes = [JSONParser, *YAML_PARSERS, FormParser, MultiPartParser]
+    parser_classes = [SafeJSONParser, *YAML_PARSERS, FormParser, MultiPartParser]
 
     @extend_schema(request=ImportSerializer, responses={201: WorkflowDetailSerializer})
     def post(self, request):

@@ -12,7 +12,8 @@ from django.db import transaction
 
 from realtime.events import publish_batch
 from realtime.groups import run_group, workflow_group, workspace_group
-from workflows.models import Document, Run, StepRun
+from workflows.models import RUN_FINISHED, Document, Run, StepRun
+from workflows.signals import runs_finished
 
 
 def groups_for(run: Run) -> list[str]:
@@ -79,10 +80,13 @@ class Outbox:
         self.groups = groups_for(run)
         self.items: list[tuple[str, dict]] = []
         self.wakeups: list = []
+        self.finished: list[int] = []  # runs this transaction finished (workflows.signals)
 
     def run(self, run: Run, event: str | None = None) -> None:
         event = event or _EVENT_FOR_STATUS.get(run.status, run.status)
         self.items.append((f"run.{event}", run_payload(run)))
+        if run.status in RUN_FINISHED:
+            self.finished.append(run.pk)
 
     def step(self, run: Run, step_run: StepRun, event: str | None = None) -> None:
         event = event or _EVENT_FOR_STATUS.get(step_run.status, step_run.status)
@@ -102,14 +106,24 @@ class Outbox:
 
             dispatcher = current()
             transaction.on_commit(
-                partial(_deliver, list(self.items), self.groups, list(self.wakeups), dispatcher)
+                partial(
+                    _deliver,
+                    list(self.items),
+                    self.groups,
+                    list(self.wakeups),
+                    dispatcher,
+                    list(self.finished),
+                )
             )
             self.items.clear()
             self.wakeups.clear()
+            self.finished.clear()
 
 
-def _deliver(items, groups, wakeups, dispatcher) -> None:
+def _deliver(items, groups, wakeups, dispatcher, finished=()) -> None:
     if items:
         publish_batch(items, groups=groups)  # handed over, in order; never raises
     if wakeups:
         dispatcher.send(wakeups)
+    if finished:
+        runs_finished.send_robust(sender=Run, run_ids=list(finished), dispatcher=dispatcher)

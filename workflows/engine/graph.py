@@ -96,5 +96,7 @@ def _referenced(source: str) -> frozenset[str]:
 def context_keys(spec: dict, upstream: tuple[str, ...]) -> list[str]:
     """The steps whose documents a step reads: its direct upstream ones (its parents) and
     those its templates mention (always upstream: the definition checks that)."""
-    keys = set(upstream) | _referenced(spec.get("prompt", "")) | _referenced(spec.get("when", ""))
+    keys = set(upstream)
+    for attr in ("prompt", "query", "when"):
+        keys |= _referenced(spec.get(attr, ""))
     return sorted(keys)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts.models import Role
 from accounts.scoping import Actor, require_role
 from config.errors import NotFound
+from workflows import suggestions
 from workflows.authoring import current_definition
 from workflows.definition import parse_definition, validate_inputs
 from workflows.engine import graph, lifecycle, state
@@ -83,10 +84,13 @@ def start_run(
     priority: str = Priority.NORMAL,
     trigger: str = Trigger.API,
     max_cost=None,
+    use_suggested_inputs: bool = False,
 ) -> Run:
     """Validate the inputs against the workflow's current definition and start a run.
 
     `actor` (editor or more) for people; None for the system (schedules), with `created_by`.
+    `use_suggested_inputs` fills the inputs left out from workflows.suggestions, recorded in
+    the run's `inputs_filled`.
     """
     if actor is not None:
         require_role(actor, workflow.workspace_id, Role.EDITOR)
@@ -98,7 +102,11 @@ def start_run(
             code="invalid_priority",
         )
     definition = current_definition(workflow)
-    values = validate_inputs(parse_definition(definition), inputs)
+    parsed = parse_definition(definition)
+    filled: dict = {}
+    if use_suggested_inputs:
+        inputs, filled = suggestions.fill(workflow, parsed, inputs, _user(actor) or created_by)
+    values = validate_inputs(parsed, inputs)
     cost_limit = _max_cost(max_cost)
     with transaction.atomic():
         run = Run.objects.create(
@@ -107,6 +115,7 @@ def start_run(
             workflow_version=workflow.version,
             definition=definition,
             inputs=values,
+            inputs_filled=filled,
             priority=priority,
             trigger=trigger,
             max_cost=cost_limit,

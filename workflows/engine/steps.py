@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from workflows.engine import graph, llm, sql, state
+from workflows.engine import graph, llm, retrieval, sql, state
 from workflows.engine.budget import check_budget
 from workflows.engine.dispatch import Wakeup, new_task_id
 from workflows.engine.events import Outbox
@@ -134,6 +134,8 @@ def _perform(
     kind = spec["kind"]
     if kind == StepKind.APPROVAL:
         return Outcome(status=StepStatus.WAITING, parents=parents)
+    if kind == StepKind.RETRIEVE:
+        return _retrieve(run, spec, context, parents)
     prompt = _render(spec.get("prompt", ""), context, "prompt") if spec.get("prompt") else ""
     if kind == StepKind.TRANSFORM:
         return Outcome(
@@ -187,6 +189,28 @@ def _perform(
         parents=parents,
         rendered_prompt=prompt,
         model=model if use_model else "",
+    )
+
+
+def _retrieve(run: Run, spec: dict, context: dict, parents: list) -> Outcome:
+    """The workspace's best documents for the rendered query; they become the document's
+    parents (after its upstream ones), so lineage shows what later steps were built from."""
+    query = " ".join(_render(spec.get("query", ""), context, "query").split())
+    if not query:
+        raise PermanentStepError("The query rendered empty.", code="empty_query")
+    parameters = spec.get("parameters", {})
+    found = retrieval.retrieve(workspace_id=run.workspace_id, query=query, parameters=parameters)
+    title = spec.get("name") or spec["key"]
+    content = retrieval.as_markdown(title, query, found)
+    upstream_ids = {parent.pk for parent in parents}
+    retrieved = [Document(pk=item.id) for item in found if item.id not in upstream_ids]
+    return Outcome(
+        status=StepStatus.SUCCEEDED,
+        content=content,
+        title=_title(content, spec),
+        data=retrieval.as_data(query, parameters.get("mode", "hybrid"), found),
+        parents=[*parents, *retrieved],
+        rendered_prompt=query,
     )
 
 

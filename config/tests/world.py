@@ -1,0 +1,102 @@
+"""One of everything, made through the services as a user would make them, so fuzzing and
+permission tests point at real objects rather than only at ids that do not exist."""
+
+from dataclasses import dataclass, field
+
+from accounts import services as accounts
+from accounts.models import Role
+from accounts.scoping import Actor
+from ai import services as ai
+from tasks import services as tasks
+from workflows import authoring, budgets, scheduling
+from workflows.engine.runs import start_run
+from workflows.models import Document, Run
+
+PASSWORD = "Correct-Horse-42-battery"
+
+CHAIN = {
+    "name": "World chain",
+    "inputs": [{"name": "topic", "type": "string", "default": "tests"}],
+    "steps": [
+        {"key": "brief", "kind": "transform", "prompt": "# Brief\nAbout {{ inputs.topic }}."},
+        {"key": "draft", "kind": "generate", "prompt": "Expand: {{ steps.brief.output }}"},
+        {"key": "scores", "kind": "analyze", "depends_on": ["draft"]},
+    ],
+}
+APPROVAL = {
+    "name": "World approval",
+    "steps": [
+        {"key": "draft", "kind": "transform", "prompt": "# Draft\nText."},
+        {"key": "review", "kind": "approval"},
+        {"key": "final", "kind": "transform", "prompt": "Final: {{ steps.review.output }}"},
+    ],
+}
+
+
+@dataclass
+class World:
+    owner: object
+    workspace: object
+    shared: object  # a second workspace the owner created, with members of every role
+    members: dict = field(default_factory=dict)  # role -> user in `shared`
+    ids: dict = field(default_factory=dict)  # what the objects are, by kind
+    api_keys: dict = field(default_factory=dict)  # "read"/"write" -> secret (in `shared`)
+
+
+def _run_inline(action):
+    from workflows.engine.dispatch import InlineDispatcher, use
+
+    with use(InlineDispatcher()) as dispatcher:
+        result = action()
+        dispatcher.drain()
+    return result
+
+
+def build_world(prefix: str = "w") -> World:
+    """Needs committed transactions (transactional_db): runs execute inline on commit."""
+    owner = accounts.register_user(
+        username=f"{prefix}-owner", password=PASSWORD, email=f"{prefix}-owner@example.com"
+    )
+    actor = Actor(owner)
+    workspace = accounts.personal_workspace(owner)
+    shared = accounts.create_workspace(creator=owner, name=f"{prefix} shared")
+    world = World(owner=owner, workspace=workspace, shared=shared)
+    for role in (Role.ADMIN, Role.EDITOR, Role.VIEWER):
+        member = accounts.register_user(
+            username=f"{prefix}-{role}", password=PASSWORD, email=f"{prefix}-{role}@example.com"
+        )
+        accounts.add_member(actor=actor, workspace=shared, identifier=member.username, role=role)
+        world.members[role] = member
+    for scope_set, name in ((["read"], "read"), (["read", "write"], "write")):
+        _key, secret = accounts.create_api_key(
+            actor=actor, workspace=shared, name=f"{prefix}-{name}", scopes=scope_set
+        )
+        world.api_keys[name] = secret
+
+    for target in (workspace, shared):
+        chain = authoring.create_workflow(actor=actor, workspace=target, definition=CHAIN)
+        approval = authoring.create_workflow(actor=actor, workspace=target, definition=APPROVAL)
+        done = _run_inline(lambda c=chain: start_run(actor=actor, workflow=c, inputs={}))
+        waiting = _run_inline(lambda a=approval: start_run(actor=actor, workflow=a, inputs={}))
+        schedule = scheduling.create_schedule(
+            actor=actor, workflow=chain, name="nightly", cron="0 3 * * *"
+        )
+        budgets.set_budget(
+            actor=actor, workspace=target, monthly_cost_limit=None, monthly_token_limit=10**9
+        )
+        task = tasks.submit_task(
+            actor=actor, task_type="diagnostics.echo", payload={"x": 1}, workspace=target
+        )
+        usage = ai.complete(workspace=target, user=owner, prompt="hello", model="offline/writer")
+        done = Run.objects.get(pk=done.pk)
+        world.ids[target.pk] = {
+            "workflow": chain.pk,
+            "approval_workflow": approval.pk,
+            "run": done.pk,
+            "waiting_run": waiting.pk,
+            "document": Document.objects.filter(run=done).order_by("pk").first().pk,
+            "schedule": schedule.pk,
+            "task": task.pk,
+            "usage": usage.usage_id,
+        }
+    return world

@@ -1,0 +1,72 @@
+"""A connection's send queue: the events waiting to be written to one client, in order, each
+once, by one writer task. (Not the engine's outbox of Celery messages: this one holds text for a
+socket.)
+
+A slow client holds up only itself. One that stops reading would hold events in memory without
+end: past `max_queued` the queue empties and `on_overflow` is called (the consumer closes the
+connection; the client reconnects and catches up from snapshots).
+"""
+
+import asyncio
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable
+
+from realtime.serialization import RECENT_EVENTS, serialized
+
+
+class SendQueue:
+    def __init__(
+        self,
+        *,
+        write: Callable[[str], Awaitable[None]],
+        max_queued: int,
+        on_overflow: Callable[[], None],
+        on_written: Callable[[], None] = lambda: None,
+    ):
+        self._write_text = write
+        self.max_queued = max_queued
+        self.on_overflow = on_overflow
+        self.on_written = on_written
+        self._texts: deque[str] = deque()
+        # An event published to two groups the connection is in (a run and its workflow) is
+        # sent once.
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._writer: asyncio.Task | None = None
+        self.closed = False
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def put(self, event: dict) -> None:
+        if self.closed:
+            return
+        event_id = event.get("id")
+        if event_id in self._seen:
+            return
+        self._seen[event_id] = None
+        if len(self._seen) > RECENT_EVENTS:
+            self._seen.popitem(last=False)
+        if len(self._texts) >= self.max_queued:
+            self.close()
+            self.on_overflow()
+            return
+        self._texts.append(serialized(event))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        while self._texts:
+            text = self._texts.popleft()
+            try:
+                await self._write_text(text)
+            except Exception:  # the client went away; the consumer's cleanup follows
+                self._texts.clear()
+                return
+            self.on_written()
+
+    def close(self) -> None:
+        """Nothing more is sent from the queue (what is waiting is dropped)."""
+        self.closed = True
+        self._texts.clear()
+        if self._writer is not None and self._writer is not asyncio.current_task():
+            self._writer.cancel()
