@@ -18,7 +18,10 @@ RUN pip install -r requirements.txt
 
 COPY --chown=docchain:docchain . .
 # Static files are collected at build time and served by the ASGI process (whitenoise).
-RUN SECRET_KEY=build-only-not-secret python manage.py collectstatic --noinput --verbosity 0 \
+# Production settings refuse weak keys, so the build uses throwaway random ones.
+RUN SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(50))') \
+    ENCRYPTION_KEY=$(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') \
+    python manage.py collectstatic --noinput --verbosity 0 \
     && mkdir -p var && chown -R docchain:docchain var
 
 USER docchain

@@ -95,3 +95,18 @@ def _ai_cache_namespace(settings):
     settings.AI_CACHE_PREFIX = f"ai-test-{uuid.uuid4().hex[:12]}"
     # The audit's per-window counters too (a high-volume event's first hit writes the row).
     settings.AUDIT_CACHE_PREFIX = f"audit-test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(autouse=True)
+def _security_namespaces(settings):
+    """Write-throttle counters and cached security policies are in the shared Redis, keyed by
+    ids that repeat between tests (rolled back): each test starts with its own."""
+    import uuid
+
+    settings.WRITE_THROTTLE_PREFIX = f"throttle-test-{uuid.uuid4().hex[:12]}"
+    # The per-IP login limit counts every test's logins from 127.0.0.1 in the same minute;
+    # tests of that limit set their own rate.
+    settings.LOGIN_RATE = "10000/m"
+    from accounts import policies
+
+    policies.invalidate()

@@ -3,7 +3,21 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey as LibraryApiKey
 
-from accounts.models import ApiKey, Membership, User, Workspace, WorkspaceSettings
+from accounts import lockout
+from accounts.forms import MfaAuthenticationForm
+from accounts.models import (
+    ApiKey,
+    LoginSession,
+    Membership,
+    TOTPDevice,
+    User,
+    Workspace,
+    WorkspaceSecurityPolicy,
+    WorkspaceSettings,
+)
+
+# The admin's login asks for the second factor of users with MFA on (and axes locks it).
+admin.site.login_form = MfaAuthenticationForm
 
 
 class MembershipInline(admin.TabularInline):
@@ -21,6 +35,14 @@ class WorkspaceSettingsInline(admin.StackedInline):
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     list_display = ["username", "email", "is_staff", "is_active", "date_joined", "last_login"]
+    actions = ["unlock_accounts"]
+
+    @admin.action(description="Unlock the selected accounts (clear failed logins)")
+    def unlock_accounts(self, request, queryset):
+        cleared = sum(
+            lockout.unlock(request=request, username=user.get_username()) for user in queryset
+        )
+        self.message_user(request, f"{queryset.count()} account(s) unlocked ({cleared} cleared).")
 
 
 @admin.register(Workspace)
@@ -54,3 +76,42 @@ class ApiKeyAdmin(APIKeyModelAdmin):
 
 # The library's own concrete key model is unused: ours is workspace-scoped.
 admin.site.unregister(LibraryApiKey)
+
+
+@admin.register(LoginSession)
+class LoginSessionAdmin(admin.ModelAdmin):
+    list_display = ["user", "kind", "ip", "created_at", "last_seen_at", "revoked_at"]
+    list_filter = ["kind", "revoked_reason"]
+    search_fields = ["user__username", "ip"]
+    readonly_fields = [f.name for f in LoginSession._meta.fields if f.name != "session_key"]
+    exclude = ["session_key"]
+    actions = ["revoke_sessions"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description="Revoke the selected sessions")
+    def revoke_sessions(self, request, queryset):
+        from accounts import sessions  # noqa: PLC0415
+
+        for session in queryset.filter(revoked_at__isnull=True):
+            sessions.revoke(session=session, reason="admin")
+        self.message_user(request, "Sessions revoked.")
+
+
+@admin.register(TOTPDevice)
+class TOTPDeviceAdmin(admin.ModelAdmin):
+    """Who has MFA on; the secret is never shown. Deleting a device turns MFA off."""
+
+    list_display = ["user", "confirmed", "confirmed_at", "last_used_at"]
+    fields = ["user", "confirmed", "confirmed_at", "last_used_at", "throttling_failure_count"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(WorkspaceSecurityPolicy)
+class WorkspaceSecurityPolicyAdmin(admin.ModelAdmin):
+    list_display = ["workspace", "require_mfa", "min_password_length", "session_lifetime_minutes"]
+    autocomplete_fields = ["workspace"]

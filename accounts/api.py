@@ -1,21 +1,16 @@
 """Accounts API: registration, JWT auth, workspaces and their members, API keys."""
 
 from django.conf import settings
-from django.contrib.auth.signals import user_logged_in
 from django.shortcuts import get_object_or_404
 from django.utils.decorators import method_decorator
 from django_ratelimit.decorators import ratelimit
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import mixins, permissions, status, viewsets
+from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
-from rest_framework_simplejwt.settings import api_settings as jwt_settings
-from rest_framework_simplejwt.tokens import RefreshToken
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from accounts import services
+from accounts import login, services
 from accounts.models import ApiKey, Membership, Role
 from accounts.scoping import Actor, scope_to_workspaces, workspaces_for
 from accounts.serializers import (
@@ -23,27 +18,20 @@ from accounts.serializers import (
     ApiKeyCreatedSerializer,
     ApiKeySerializer,
     ChangeRoleSerializer,
+    LoginResultSerializer,
+    LoginSerializer,
     LogoutSerializer,
     MemberSerializer,
+    MfaVerifySerializer,
+    RefreshResultSerializer,
+    RefreshSerializer,
     RegisterSerializer,
+    TokenPairSerializer,
     UserSerializer,
     WorkspaceSerializer,
     WorkspaceSettingsSerializer,
 )
-from audit.events import SecurityEventKind
-from audit.services import record_security_event
-from config.errors import DomainError
 from config.ratelimit import client_ip
-
-
-class InvalidRefreshToken(DomainError):
-    status_code = 401
-    code = "token_not_valid"
-
-
-def _tokens_for(user) -> dict:
-    refresh = RefreshToken.for_user(user)
-    return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
 @method_decorator(
@@ -58,58 +46,88 @@ class RegisterView(APIView):
         serializer = RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = services.register_user(**serializer.validated_data)
-        body = {**UserSerializer(user).data, **_tokens_for(user)}
+        tokens = login.tokens_after_registration(user=user, request=request)
+        body = {**UserSerializer(user).data, **TokenPairSerializer(tokens).data}
         return Response(body, status=status.HTTP_201_CREATED)
 
 
 @method_decorator(
     ratelimit(key=client_ip, rate=lambda g, r: settings.LOGIN_RATE, block=True), name="post"
 )
-class LoginView(TokenObtainPairView):
-    """Username and password in, `access` and `refresh` tokens out."""
-
-    authentication_classes: list = []
-
-    def post(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        try:
-            serializer.is_valid(raise_exception=True)
-        except TokenError as exc:
-            raise InvalidToken(exc.args[0]) from exc
-        # Failures arrive as Django's user_login_failed (from authenticate()); a success is
-        # Django's user_logged_in too, so the audit and any other listener hear every login.
-        user_logged_in.send(sender=type(serializer.user), request=request, user=serializer.user)
-        return Response(serializer.validated_data, status=status.HTTP_200_OK)
-
-
-class RefreshView(TokenRefreshView):
-    """A refresh token in, a new access token and a new (rotated) refresh token out."""
-
-    authentication_classes: list = []
-
-
-class LogoutView(APIView):
-    """Blacklist the refresh token, so it can never mint another access token."""
+class LoginView(APIView):
+    """Username and password in; `access` and `refresh` tokens out, or, for a user with MFA
+    on, `{"mfa_required": true, "mfa_token", "expires_in"}`: then POST the token and a code to
+    /api/v3/auth/mfa/verify. Failures count towards the account's lockout (429)."""
 
     permission_classes = [permissions.AllowAny]
     authentication_classes: list = []
 
-    @extend_schema(request=LogoutSerializer, responses={204: OpenApiResponse(description="Done")})
+    @extend_schema(request=LoginSerializer, responses={200: LoginResultSerializer})
+    def post(self, request):
+        data = LoginSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = login.login_with_password(request=request, **data.validated_data)
+        return Response(LoginResultSerializer(result).data)
+
+
+class MfaVerifyView(APIView):
+    """The second step of a login with MFA: the `mfa_token` and a TOTP `code` (or a
+    `recovery_code`, usable once) -> the token pair."""
+
+    permission_classes = [permissions.AllowAny]
+    authentication_classes: list = []
+    throttle_scope = "mfa"
+
+    @extend_schema(request=MfaVerifySerializer, responses={200: TokenPairSerializer})
+    def post(self, request):
+        data = MfaVerifySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        tokens = login.verify_mfa_login(request=request, **data.validated_data)
+        return Response(TokenPairSerializer(tokens).data)
+
+
+class RefreshView(APIView):
+    """A refresh token in, a new access token and a new (rotated) refresh token out, while
+    its login session lasts. A refresh token used twice revokes its whole session."""
+
+    permission_classes = [permissions.AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(request=RefreshSerializer, responses={200: RefreshResultSerializer})
+    def post(self, request):
+        data = RefreshSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        tokens = login.refresh(request=request, raw_refresh=data.validated_data["refresh"])
+        return Response(RefreshResultSerializer(tokens).data)
+
+
+class LogoutView(APIView):
+    """End a login session: the refresh token given (or, without one, the session of the
+    access token the request carries) is blacklisted, and the session's access tokens stop
+    working at once. This ends the caller's own credential."""
+
+    permission_classes = [permissions.AllowAny]
+    allowed_without_mfa = True
+    ends_own_credential = True  # the API fuzzer logs in again after calling this
+
+    @extend_schema(
+        request=LogoutSerializer,
+        responses={204: OpenApiResponse(description="Done")},
+        extensions={"x-ends-own-credential": True},
+    )
     def post(self, request):
         serializer = LogoutSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            token = RefreshToken(serializer.validated_data["refresh"])
-            token.blacklist()
-        except TokenError as exc:
-            raise InvalidRefreshToken(str(exc)) from exc
-        user_id = str(token.payload.get(jwt_settings.USER_ID_CLAIM, ""))  # a string claim
-        actor = int(user_id) if user_id.isdigit() else None
-        record_security_event(SecurityEventKind.LOGOUT, request=request, actor=actor)
+        raw = serializer.validated_data.get("refresh") or None
+        if raw is None and not request.user.is_authenticated:
+            raise serializers.ValidationError({"refresh": ["This field is required."]})
+        login.logout(request=request, raw_refresh=raw)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MeView(APIView):
+    allowed_without_mfa = True
+
     @extend_schema(responses=UserSerializer)
     def get(self, request):
         return Response(UserSerializer(request.user).data)

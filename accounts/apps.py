@@ -6,4 +6,10 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and workspaces"
 
     def ready(self) -> None:
-        from accounts import schema  # noqa: F401 - registers the OpenAPI auth extension
+        from accounts import lockout, schema, signals  # noqa: F401 - schema: OpenAPI auth
+        from accounts.models import WorkspaceSecurityPolicy
+        from audit import registry
+
+        lockout.install()
+        signals.install()
+        registry.register(WorkspaceSecurityPolicy)

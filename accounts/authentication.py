@@ -1,6 +1,12 @@
+from datetime import timedelta
+
+from django.contrib.auth import logout as django_logout
 from django.utils import timezone
 from rest_framework import authentication, exceptions
+from rest_framework_simplejwt.authentication import JWTAuthentication
 
+from accounts import policies, sessions
+from accounts.errors import SessionEnded
 from accounts.models import ApiKey, Membership
 from audit.events import SecurityEventKind
 from audit.models import SecurityEvent
@@ -22,6 +28,12 @@ def authenticate_api_key(raw_key: str, *, ip: str | None = None) -> ApiKey:
         ) from None
     if api_key.has_expired:
         raise exceptions.AuthenticationFailed("This API key has expired.", code="expired_api_key")
+    max_age = policies.workspace_rules(api_key.workspace_id).get("api_key_max_age_days")
+    if max_age and api_key.created < timezone.now() - timedelta(days=max_age):
+        raise exceptions.AuthenticationFailed(
+            f"This API key is older than its workspace allows ({max_age} days): make a new one.",
+            code="expired_api_key",
+        )
     user = api_key.created_by
     if (
         not user.is_active
@@ -76,3 +88,51 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return API_KEY_KEYWORD
+
+
+def check_token_session(token) -> None:
+    """An access token is good only while its login session is (HTTP and WebSocket alike)."""
+    sid = token.get(sessions.SID_CLAIM)
+    if not sid:
+        raise exceptions.AuthenticationFailed(
+            "This token belongs to no login session; log in again.", code="session_revoked"
+        )
+    try:
+        sessions.check_session(sid, user_id=_int_or_none(token.get("user_id")))
+    except SessionEnded as exc:
+        raise exceptions.AuthenticationFailed(exc.message, code=exc.code) from None
+
+
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class SessionJWTAuthentication(JWTAuthentication):
+    """simplejwt's JWT check, plus: the token's login session (`sid`) is still active, so
+    logout and revocation end access tokens at once."""
+
+    def get_validated_token(self, raw_token):
+        token = super().get_validated_token(raw_token)
+        check_token_session(token)
+        return token
+
+
+class LoginSessionMiddleware:
+    """A browser session (admin, browsable API) ends with its LoginSession: revoked, expired,
+    idle past the policy. After AuthenticationMiddleware."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        session = getattr(request, "session", None)
+        sid = session.get(sessions.SID_CLAIM) if session is not None else None
+        if sid and request.user.is_authenticated:
+            try:
+                sessions.check_session(sid, user_id=request.user.pk)
+            except SessionEnded:
+                django_logout(request)
+        return self.get_response(request)

@@ -18,3 +18,82 @@ class AlreadyMember(Conflict):
 class UnknownUser(DomainError):
     code = "unknown_user"
     default_message = "No user has that username or email."
+
+
+class Unauthenticated(DomainError):
+    status_code = 401
+    code = "not_authenticated"
+
+
+class SessionEnded(Unauthenticated):
+    code = "session_revoked"
+    default_message = "This session has ended (logged out, revoked or expired); log in again."
+
+
+class TooManyRequests(DomainError):
+    status_code = 429
+    code = "rate_limited"
+    default_message = "Too many attempts; retry later."
+
+    def __init__(self, message: str | None = None, *, retry_after: float = 60, **kw):
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+        self.details = {**self.details, "retry_after_seconds": int(retry_after)}
+
+
+class LockedOut(TooManyRequests):
+    code = "account_locked"
+    default_message = "Too many failed logins: this account is locked for a while."
+
+
+class InvalidCredentials(Unauthenticated):
+    code = "invalid_credentials"
+    default_message = "No active account found with the given credentials."
+
+
+class InvalidMfaCode(DomainError):
+    code = "invalid_mfa_code"
+    default_message = "That code is wrong, expired or already used."
+
+
+class MfaThrottled(TooManyRequests):
+    code = "mfa_throttled"
+    default_message = "Too many wrong codes: wait before trying again."
+
+
+class MfaTokenInvalid(Unauthenticated):
+    code = "mfa_token_invalid"
+    default_message = "This mfa_token is invalid or already used; log in again."
+
+
+class MfaTokenExpired(Unauthenticated):
+    code = "mfa_token_expired"
+    default_message = "This mfa_token has expired; log in again."
+
+
+class MfaAlreadyEnabled(Conflict):
+    code = "mfa_already_enabled"
+    default_message = "Two-factor authentication is already on; disable it first."
+
+
+class MfaNotEnabled(Conflict):
+    code = "mfa_not_enabled"
+    default_message = "Two-factor authentication is not on for this account."
+
+
+class MfaEnrollmentRequired(Forbidden):
+    code = "mfa_enrollment_required"
+    default_message = (
+        "A workspace you belong to requires two-factor authentication: enrol at "
+        "/api/v3/security/mfa/totp first."
+    )
+
+
+class WrongPassword(DomainError):
+    code = "invalid_password"
+    default_message = "The current password is wrong."
+
+
+class InvalidResetToken(DomainError):
+    code = "invalid_reset_token"
+    default_message = "This password reset link is invalid, expired or already used."

@@ -1,7 +1,13 @@
+import uuid
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
+from django_otp.models import Device, ThrottlingMixin
 from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
+
+from config.crypto import EncryptedTextField
 
 
 class User(AbstractUser):
@@ -89,6 +95,108 @@ class ApiKey(AbstractAPIKey):
     @property
     def can_write(self) -> bool:
         return ApiKeyScope.WRITE in self.scopes
+
+
+class LoginSession(models.Model):
+    """One login: a JWT refresh-token family (its tokens carry `sid` = this id) or a browser
+    session (the admin, the browsable API). Revocation is stored here, the truth; a Redis cache
+    answers the per-request check (accounts/sessions.py)."""
+
+    class Kind(models.TextChoices):
+        TOKEN = "token", "API tokens (JWT)"
+        BROWSER = "browser", "Browser session"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="login_sessions"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TOKEN)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    mfa_verified = models.BooleanField(default=False)
+    # A browser login's Django session key, deleted when the session is revoked.
+    session_key = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+        indexes = [models.Index(fields=["user", "revoked_at"], name="login_session_user_active")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} session of {self.user_id} from {self.ip or '?'}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class TOTPDevice(ThrottlingMixin, Device):
+    """A TOTP authenticator (django-otp's device API, ThrottlingMixin's back-off). Ours rather
+    than `otp_totp.TOTPDevice` because that one stores its key in plain text: this key is
+    encrypted at rest. One per user; unconfirmed until a first code proves the enrolment."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="totp_device"
+    )
+    secret = EncryptedTextField(help_text="Base32 TOTP secret, encrypted at rest.")
+    last_t = models.BigIntegerField(default=-1, help_text="Time step of the last code accepted.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "TOTP device"
+
+    def get_throttle_factor(self) -> int:
+        return settings.MFA_THROTTLE_FACTOR
+
+
+class RecoveryCode(models.Model):
+    """A single-use MFA recovery code, stored as a SHA-256 digest (the codes are random, 50
+    bits each, so a fast hash cannot be brute-forced from the digest, and the lookup is exact)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recovery_codes"
+    )
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"recovery code {self.pk} of {self.user_id}"
+
+
+class WorkspaceSecurityPolicy(models.Model):
+    """A workspace's security rules. Rules about a person (MFA, passwords, sessions) apply to
+    each member at the strictest among their workspaces; IP ranges and key age apply to the
+    workspace's own keys and objects. Empty values mean no rule."""
+
+    workspace = models.OneToOneField(
+        Workspace, on_delete=models.CASCADE, related_name="security_policy"
+    )
+    require_mfa = models.BooleanField(default=False)
+    min_password_length = models.PositiveSmallIntegerField(null=True, blank=True)
+    session_lifetime_minutes = models.PositiveIntegerField(null=True, blank=True)
+    idle_timeout_minutes = models.PositiveIntegerField(null=True, blank=True)
+    api_key_max_age_days = models.PositiveIntegerField(null=True, blank=True)
+    allowed_cidrs = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name_plural = "workspace security policies"
+
+    def __str__(self) -> str:
+        return f"security policy of {self.workspace}"
 
 
 class WorkspaceSettings(models.Model):

@@ -34,3 +34,65 @@ class CharacterClassValidator:
             f"Your password must use at least {self.min_classes} of: lowercase letters, "
             "uppercase letters, digits, symbols."
         )
+
+
+# --- the password verbs: strength report, change, reset ------------------------------------
+def _policy_validators(user) -> list:
+    """Django's configured validators, plus the strictest workspace minimum length."""
+    from django.contrib.auth.password_validation import (  # noqa: PLC0415
+        MinimumLengthValidator,
+        get_default_password_validators,
+    )
+
+    from accounts import policies  # noqa: PLC0415
+
+    validators = list(get_default_password_validators())
+    required = policies.effective_for_user(getattr(user, "pk", None)).min_password_length
+    if required and required > min_length_of(validators):
+        validators.append(MinimumLengthValidator(min_length=required))
+    return validators
+
+
+def min_length_of(validators) -> int:
+    lengths = [getattr(v, "min_length", 0) for v in validators]
+    return max(lengths, default=0)
+
+
+def failing_rules(password: str, user=None) -> list[dict]:
+    """Every rule the password breaks, each as {"code", "message"} (none: it is accepted)."""
+    failures = []
+    for validator in _policy_validators(user):
+        try:
+            validator.validate(password, user)
+        except ValidationError as error:
+            for item in error.error_list:
+                failures.append({"code": item.code or "invalid", "message": item.messages[0]})
+    return failures
+
+
+def check(password: str, user=None) -> None:
+    """Raise a ValidationError naming every failing rule (reported on `new_password`)."""
+    failures = failing_rules(password, user)
+    if failures:
+        raise ValidationError({"new_password": [f["message"] for f in failures]})
+
+
+STRENGTH_LABELS = ["very weak", "weak", "fair", "good", "strong"]
+
+
+def report(password: str, user=None) -> dict:
+    """The brief's "security validation": strength and every failing rule, nothing saved."""
+    failures = failing_rules(password, user)
+    classes = sum(1 for chars in CHARACTER_CLASSES.values() if chars & set(password))
+    score = min(4, len(password) // 4) if password else 0
+    score = min(score, classes)
+    if failures:
+        score = min(score, 1)
+    return {
+        "valid": not failures,
+        "score": score,
+        "strength": STRENGTH_LABELS[score],
+        "length": len(password),
+        "min_length": min_length_of(_policy_validators(user)),
+        "errors": failures,
+    }

@@ -14,3 +14,13 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
             "name": "Authorization",
             "description": 'A workspace API key, sent as "Api-Key <key>".',
         }
+
+
+class SessionJWTAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Our JWT check is simplejwt's with a session check on top: the same bearer scheme."""
+
+    target_class = "accounts.authentication.SessionJWTAuthentication"
+    name = "jwtAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
+from accounts import policies
 from accounts.errors import InsufficientRole
 from accounts.models import ROLE_RANK, ApiKey, Membership, Role, User, Workspace
+from config.client_ip import client_ip
 from config.errors import NotFound
 
 
@@ -19,16 +21,23 @@ class Actor:
     """Who is calling: a user, and the API key they came in with, if any.
 
     A key narrows the user's reach to the key's workspace, and to viewer rights unless it has
-    the `write` scope.
+    the `write` scope. `ip` is the client's address for a network request (HTTP, WebSocket):
+    a workspace whose security policy allows other ranges only reads as not there. None (a
+    worker, a command) applies no network rule.
     """
 
     user: User
     api_key: ApiKey | None = None
+    ip: str | None = None
 
     @classmethod
     def from_request(cls, request) -> "Actor":
         auth = getattr(request, "auth", None)
-        return cls(user=request.user, api_key=auth if isinstance(auth, ApiKey) else None)
+        return cls(
+            user=request.user,
+            api_key=auth if isinstance(auth, ApiKey) else None,
+            ip=client_ip(request),
+        )
 
 
 def roles_at_least(role: str) -> list[str]:
@@ -49,6 +58,10 @@ def memberships_for(actor: Actor, *, min_role: str = Role.VIEWER) -> QuerySet[Me
     memberships = Membership.objects.filter(user=actor.user, role__in=roles_at_least(min_role))
     if actor.api_key is not None:
         memberships = memberships.filter(workspace_id=actor.api_key.workspace_id)
+    if actor.ip is not None:
+        hidden = policies.hidden_workspace_ids(actor.user.pk, actor.ip)
+        if hidden:
+            memberships = memberships.exclude(workspace_id__in=hidden)
     return memberships
 
 

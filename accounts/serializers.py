@@ -56,6 +56,50 @@ class UserSerializer(serializers.ModelSerializer):
 
 
 class LogoutSerializer(serializers.Serializer):
+    refresh = serializers.CharField(
+        required=False, max_length=4096, help_text="Omit to end the access token's session."
+    )
+
+
+class LoginSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+    session_id = serializers.UUIDField(help_text="The login session these tokens belong to.")
+
+
+class LoginResultSerializer(serializers.Serializer):
+    """Either the token pair, or (MFA on) `mfa_required` with a short-lived `mfa_token`."""
+
+    access = serializers.CharField(required=False)
+    refresh = serializers.CharField(required=False)
+    session_id = serializers.UUIDField(required=False)
+    mfa_required = serializers.BooleanField(required=False)
+    mfa_token = serializers.CharField(required=False)
+    expires_in = serializers.IntegerField(required=False, help_text="Seconds the token lasts.")
+
+
+class MfaVerifySerializer(serializers.Serializer):
+    mfa_token = serializers.CharField(max_length=2048)
+    code = serializers.CharField(max_length=16, required=False, default="")
+    recovery_code = serializers.CharField(max_length=32, required=False, default="")
+
+    def validate(self, attrs):
+        if bool(attrs["code"]) == bool(attrs["recovery_code"]):
+            raise serializers.ValidationError("Give either `code` or `recovery_code`.")
+        return attrs
+
+
+class RefreshSerializer(serializers.Serializer):
+    refresh = serializers.CharField(max_length=4096)
+
+
+class RefreshResultSerializer(serializers.Serializer):
+    access = serializers.CharField()
     refresh = serializers.CharField()
 
 

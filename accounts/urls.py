@@ -1,12 +1,13 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
 from rest_framework.routers import SimpleRouter
 
-from accounts import api
+from accounts import api, security_api
 
 # Collected into the project's one router (config/api/router.py); urlpatterns adds the rest.
 router = SimpleRouter()
 router.register("workspaces", api.WorkspaceViewSet, basename="workspace")
 router.register("security/api-keys", api.ApiKeyViewSet, basename="api-key")
+router.register("security/sessions", security_api.SessionViewSet, basename="login-session")
 
 member_list = api.MemberViewSet.as_view({"get": "list", "post": "create"})
 member_detail = api.MemberViewSet.as_view(
@@ -18,13 +19,49 @@ auth_patterns = [
     path("login", api.LoginView.as_view(), name="login"),
     path("refresh", api.RefreshView.as_view(), name="refresh"),
     path("logout", api.LogoutView.as_view(), name="logout"),
+    path("mfa/verify", api.MfaVerifyView.as_view(), name="mfa-verify"),
     path("me", api.MeView.as_view(), name="me"),
 ]
 
+security_patterns = [
+    path("mfa", security_api.MfaStatusView.as_view(), name="mfa"),
+    path("mfa/totp", security_api.TotpEnrolView.as_view(), name="mfa-totp"),
+    path("mfa/totp/confirm", security_api.TotpConfirmView.as_view(), name="mfa-totp-confirm"),
+    path("mfa/totp/disable", security_api.TotpDisableView.as_view(), name="mfa-totp-disable"),
+    path("mfa/recovery-codes", security_api.RecoveryCodesView.as_view(), name="mfa-recovery"),
+    path("password/change", security_api.PasswordChangeView.as_view(), name="password-change"),
+    path("password/reset", security_api.PasswordResetView.as_view(), name="password-reset"),
+    path(
+        "password/reset/confirm",
+        security_api.PasswordResetConfirmView.as_view(),
+        name="password-reset-confirm",
+    ),
+    path(
+        "validate-password", security_api.ValidatePasswordView.as_view(), name="validate-password"
+    ),
+    path("stats", security_api.SecurityStatsView.as_view(), name="security-stats"),
+]
+
 urlpatterns = [
+    path("security/", include((security_patterns, "security"))),
+    re_path(
+        r"^security/sessions/revoke-all/?$",
+        security_api.SessionViewSet.as_view({"post": "revoke_all"}),
+        name="login-session-revoke-all",
+    ),
+    re_path(r"^security/lockouts/?$", security_api.LockoutListView.as_view(), name="lockouts"),
+    re_path(
+        r"^security/lockouts/unlock/?$", security_api.UnlockView.as_view(), name="lockout-unlock"
+    ),
+    path(
+        "workspaces/<int:workspace_pk>/security-policy",
+        security_api.SecurityPolicyView.as_view(),
+        name="workspace-security-policy",
+    ),
     path("auth/", include((auth_patterns, "auth"))),
     # The brief's path for login answers exactly like /auth/login.
     path("security/auth/login", api.LoginView.as_view(), name="security-login"),
+    path("security/auth/mfa/verify", api.MfaVerifyView.as_view(), name="security-mfa-verify"),
     path(
         "workspaces/<int:workspace_pk>/settings",
         api.WorkspaceSettingsView.as_view(),

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from ai.models import UsageRecord
+from ai.models import UsageRecord, WorkspaceProviderKey
 
 
 @admin.register(UsageRecord)
@@ -35,4 +35,21 @@ class UsageRecordAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WorkspaceProviderKey)
+class WorkspaceProviderKeyAdmin(admin.ModelAdmin):
+    """Which workspaces brought their own key: the key itself is never shown (it is set through
+    the API); an admin may delete one."""
+
+    list_display = ("workspace", "provider", "last4", "updated_by", "updated_at")
+    list_filter = ("provider",)
+    fields = ("workspace", "provider", "last4", "updated_by", "created_at", "updated_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False

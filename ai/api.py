@@ -6,6 +6,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404
 from django_ratelimit.core import get_usage
 from django_ratelimit.exceptions import Ratelimited
 from drf_spectacular.types import OpenApiTypes
@@ -17,21 +18,25 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Role
-from accounts.scoping import Actor, require_role
+from accounts.scoping import Actor, require_role, workspaces_for
 from ai import analysis, errors, providers, selectors, services
 from ai.filters import UsageRecordFilter
-from ai.models import UsageRecord
+from ai.models import BringYourOwnProvider, UsageRecord
 from ai.serializers import (
     AnalysisResultSerializer,
     AnalyzeSerializer,
     GenerateResultSerializer,
     GenerateSerializer,
     ModelsSerializer,
+    ProviderKeyInputSerializer,
+    ProviderKeyListSerializer,
+    ProviderKeyStatusSerializer,
     UsageRecordSerializer,
 )
 from config.api.exceptions import error_body
 from config.api.schema import SSE_EVENT_SCHEMA
 from config.api.viewsets import WorkspaceScopedMixin, WorkspaceScopedViewSet
+from config.errors import NotFound
 
 
 class EventStreamRenderer(renderers.BaseRenderer):
@@ -224,3 +229,66 @@ class UsageSummaryView(WorkspaceScopedMixin, GenericAPIView):
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         return Response(selectors.usage_summary(self.filter_queryset(self.get_queryset())))
+
+
+class _WorkspaceProviderKeys(APIView):
+    """A workspace's own provider keys (OpenAI, Anthropic, Gemini): members see whether each
+    is configured and its last four characters; admins and owners set and remove them."""
+
+    def workspace(self, request, workspace_pk):
+        return get_object_or_404(workspaces_for(Actor.from_request(request)), pk=workspace_pk)
+
+    @staticmethod
+    def provider_of(provider: str) -> str:
+        if provider not in BringYourOwnProvider.values:
+            raise NotFound(
+                f"No provider '{provider}' takes a workspace key.",
+                details={"providers": BringYourOwnProvider.values},
+            )
+        return provider
+
+    @staticmethod
+    def status_of(workspace_pk: int, provider: str) -> dict:
+        rows = selectors.provider_keys_of(workspace_pk)
+        return next(row for row in rows if row["provider"] == provider)
+
+
+class ProviderKeyListView(_WorkspaceProviderKeys):
+    @extend_schema(
+        operation_id="workspace_ai_keys_list", responses={200: ProviderKeyListSerializer}
+    )
+    def get(self, request, workspace_pk: int):
+        workspace = self.workspace(request, workspace_pk)
+        body = {"workspace": workspace.pk, "providers": selectors.provider_keys_of(workspace.pk)}
+        return Response(ProviderKeyListSerializer(body).data)
+
+
+class ProviderKeyDetailView(_WorkspaceProviderKeys):
+    @extend_schema(responses={200: ProviderKeyStatusSerializer})
+    def get(self, request, workspace_pk: int, provider: str):
+        workspace = self.workspace(request, workspace_pk)
+        provider = self.provider_of(provider)
+        return Response(ProviderKeyStatusSerializer(self.status_of(workspace.pk, provider)).data)
+
+    @extend_schema(request=ProviderKeyInputSerializer, responses={200: ProviderKeyStatusSerializer})
+    def put(self, request, workspace_pk: int, provider: str):
+        workspace = self.workspace(request, workspace_pk)
+        provider = self.provider_of(provider)
+        data = ProviderKeyInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.set_provider_key(
+            actor=Actor.from_request(request),
+            workspace=workspace,
+            provider=provider,
+            api_key=data.validated_data["api_key"],
+        )
+        return Response(ProviderKeyStatusSerializer(self.status_of(workspace.pk, provider)).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, workspace_pk: int, provider: str):
+        workspace = self.workspace(request, workspace_pk)
+        provider = self.provider_of(provider)
+        services.remove_provider_key(
+            actor=Actor.from_request(request), workspace=workspace, provider=provider
+        )
+        return Response(status=204)

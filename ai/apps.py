@@ -10,7 +10,12 @@ class AiConfig(AppConfig):
     def ready(self) -> None:
         from celery.signals import worker_init
 
+        from ai.models import WorkspaceProviderKey
+        from audit import registry
+
         worker_init.connect(_warm_up_worker, weak=False)
+        # The change log records who set or removed a key, never the key (encrypted or not).
+        registry.register(WorkspaceProviderKey, exclude_fields=["api_key"])
 
 
 def _warm_up_worker(**kwargs) -> None:

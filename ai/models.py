@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from config.crypto import EncryptedTextField
+
 
 class Outcome(models.TextChoices):
     SUCCESS = "success", "Success"
@@ -45,3 +47,39 @@ class UsageRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model} {self.outcome} ({self.total_tokens} tokens)"
+
+
+class BringYourOwnProvider(models.TextChoices):
+    """Providers a workspace may bring its own key for (the gateway prefers it)."""
+
+    OPENAI = "openai", "OpenAI"
+    ANTHROPIC = "anthropic", "Anthropic"
+    GEMINI = "gemini", "Google Gemini"
+
+
+class WorkspaceProviderKey(models.Model):
+    """A workspace's own key for a provider, encrypted at rest and never shown again: the API
+    reports only that it is configured and its last four characters."""
+
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="ai_provider_keys"
+    )
+    provider = models.CharField(max_length=20, choices=BringYourOwnProvider.choices)
+    api_key = EncryptedTextField()
+    last4 = models.CharField(max_length=4, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["workspace_id", "provider"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "provider"], name="one_provider_key_per_workspace"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} key of workspace {self.workspace_id}"

@@ -1,12 +1,13 @@
 """Providers and model routing: which `provider/name` ids exist, which are configured (keys
-come from the environment), the default model, and the Route a call takes. No litellm here."""
+come from the workspace's own provider keys first, then the environment), the default model,
+and the Route a call takes. No litellm here."""
 
 import logging
 from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from ai import errors, offline
+from ai import errors, offline, selectors
 
 logger = logging.getLogger(__name__)
 
@@ -29,13 +30,18 @@ class Route:
     call_kwargs: dict = field(default_factory=dict)  # api_key / api_base for litellm
 
 
-def is_configured(provider: str) -> bool:
+def api_key_for(provider: str, workspace_id: int | None = None) -> str:
+    """The key a call for `workspace_id` uses: the workspace's own, else the environment's."""
+    own = selectors.workspace_provider_key(workspace_id=workspace_id, provider=provider)
+    return own or getattr(settings, f"{provider.upper()}_API_KEY", "")
+
+
+def is_configured(provider: str, workspace_id: int | None = None) -> bool:
     if provider == "offline":
         return True
     if provider == "local":
         return bool(settings.LOCAL_LLM_BASE_URL)
-    key = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY", "gemini": "GEMINI_API_KEY"}
-    return bool(getattr(settings, key[provider], ""))
+    return bool(api_key_for(provider, workspace_id))
 
 
 def default_model() -> str:
@@ -81,8 +87,11 @@ def providers() -> list[dict]:
     return [{"id": p, "configured": is_configured(p)} for p in PROVIDERS]
 
 
-def resolve(model: str | None, provider: str | None = None) -> Route:
-    """Turn a requested model (and optional provider) into a Route, or raise a 4xx error."""
+def resolve(
+    model: str | None, provider: str | None = None, *, workspace_id: int | None = None
+) -> Route:
+    """Turn a requested model (and optional provider) into a Route, or raise a 4xx error.
+    A workspace's own provider key, when it has one, wins over the environment's."""
     if provider is not None and provider not in PROVIDERS:
         raise errors.UnknownProvider(
             f"Unknown provider '{provider}'.", details={"providers": list(PROVIDERS)}
@@ -114,7 +123,7 @@ def resolve(model: str | None, provider: str | None = None) -> Route:
             f"Unknown offline model '{model}'.",
             details={"model": model, "models": [f"offline/{n}" for n in offline.MODELS]},
         )
-    if not is_configured(prefix):
+    if not is_configured(prefix, workspace_id):
         hint = "LOCAL_LLM_BASE_URL" if prefix == "local" else f"{prefix.upper()}_API_KEY"
         raise errors.ProviderNotConfigured(
             f"Provider '{prefix}' is not configured on this server (set {hint}).",
@@ -128,8 +137,11 @@ def resolve(model: str | None, provider: str | None = None) -> Route:
         return Route(model, prefix, name, f"openai/{name}", kwargs)
     if prefix == "offline":
         return Route(model, prefix, name, model)
-    api_key = getattr(settings, f"{prefix.upper()}_API_KEY")
-    return Route(model, prefix, name, model, {"api_key": api_key})
+    kwargs = {"api_key": api_key_for(prefix, workspace_id)}
+    api_base = getattr(settings, f"{prefix.upper()}_API_BASE", "")
+    if api_base:  # a proxy or gateway in front of the provider
+        kwargs["api_base"] = api_base
+    return Route(model, prefix, name, model, kwargs)
 
 
 def _provider_default(provider: str) -> str:

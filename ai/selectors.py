@@ -7,7 +7,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDate
 
 from accounts.scoping import Actor, scope_to_workspaces
-from ai.models import Outcome, UsageRecord
+from ai.models import BringYourOwnProvider, Outcome, UsageRecord, WorkspaceProviderKey
 
 
 def usage_for(actor: Actor) -> QuerySet[UsageRecord]:
@@ -61,3 +61,29 @@ def usage_summary(rows: QuerySet[UsageRecord]) -> dict:
         "by_model": [_clean(r) for r in by_model],
         "by_day": [{**_clean(r), "day": r["day"].isoformat()} for r in by_day],
     }
+
+
+def workspace_provider_key(*, workspace_id: int | None, provider: str) -> str:
+    """The workspace's own key for `provider`, decrypted, or "" when it has none."""
+    if workspace_id is None:
+        return ""
+    row = WorkspaceProviderKey.objects.filter(workspace_id=workspace_id, provider=provider)
+    return row.values_list("api_key", flat=True).first() or ""
+
+
+def provider_keys_of(workspace_id: int) -> list[dict]:
+    """Every bring-your-own provider with whether the workspace set a key, and its last four
+    characters: the key itself is never read back out."""
+    rows = {
+        row.provider: row
+        for row in WorkspaceProviderKey.objects.filter(workspace_id=workspace_id).defer("api_key")
+    }
+    return [
+        {
+            "provider": provider,
+            "configured": provider in rows,
+            "last4": rows[provider].last4 if provider in rows else "",
+            "updated_at": rows[provider].updated_at if provider in rows else None,
+        }
+        for provider in BringYourOwnProvider.values
+    ]

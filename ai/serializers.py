@@ -129,3 +129,27 @@ class ModelsSerializer(serializers.Serializer):
     default_model = serializers.CharField()
     providers = ProviderInfoSerializer(many=True)
     models = ModelInfoSerializer(many=True)
+
+
+class ProviderKeyStatusSerializer(serializers.Serializer):
+    """What the API says about a workspace's own provider key: never the key itself."""
+
+    provider = serializers.CharField()
+    configured = serializers.BooleanField()
+    last4 = serializers.CharField(help_text="The key's last four characters ('' when unset).")
+    updated_at = serializers.DateTimeField(allow_null=True)
+
+
+class ProviderKeyListSerializer(serializers.Serializer):
+    workspace = serializers.IntegerField()
+    providers = ProviderKeyStatusSerializer(many=True)
+
+
+class ProviderKeyInputSerializer(serializers.Serializer):
+    api_key = serializers.RegexField(
+        r"^[\x21-\x7e]+\Z",
+        min_length=8,
+        max_length=500,
+        write_only=True,
+        error_messages={"invalid": "A key is printable characters without spaces."},
+    )

@@ -15,13 +15,17 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import transaction
 
+from accounts.models import Role, Workspace
+from accounts.scoping import Actor, require_role
 from ai import cache as response_cache
 from ai import errors, gateway, providers, validation
-from ai.models import Outcome, UsageRecord
+from ai.models import Outcome, UsageRecord, WorkspaceProviderKey
 from ai.providers import available_models, default_model  # noqa: F401 - part of the contract
 from ai.results import CompletionResult
 from ai.validation import check_schema, parse_structured  # noqa: F401 - for callers
+from config.crypto import last4
 
 logger = logging.getLogger(__name__)
 
@@ -297,7 +301,7 @@ def _prepare(
         raise errors.InvalidInput("latency_ms cannot be negative.", code="invalid_latency")
     if response_schema is not None:
         validation.check_schema(response_schema)
-    route = providers.resolve(model, provider)
+    route = providers.resolve(model, provider, workspace_id=workspace_id)
     key = None
     # The offline model writes a reply in a fraction of a millisecond and costs nothing:
     # looking it up and storing it would cost more than writing it again.
@@ -412,3 +416,25 @@ def _record(
     else:
         deferred.append(record)
     return record
+
+
+# --- a workspace's own provider keys -------------------------------------------------------
+@transaction.atomic
+def set_provider_key(
+    *, actor: Actor, workspace: Workspace, provider: str, api_key: str
+) -> WorkspaceProviderKey:
+    """Store (or replace) the workspace's key for `provider`, encrypted; admins and owners."""
+    require_role(actor, workspace, Role.ADMIN)
+    row, _ = WorkspaceProviderKey.objects.update_or_create(
+        workspace=workspace,
+        provider=provider,
+        defaults={"api_key": api_key, "last4": last4(api_key), "updated_by": actor.user},
+    )
+    return row
+
+
+@transaction.atomic
+def remove_provider_key(*, actor: Actor, workspace: Workspace, provider: str) -> None:
+    """Forget the workspace's key for `provider`: calls use the environment's key again."""
+    require_role(actor, workspace, Role.ADMIN)
+    WorkspaceProviderKey.objects.filter(workspace=workspace, provider=provider).delete()

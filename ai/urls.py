@@ -13,4 +13,14 @@ urlpatterns = [
     path("advanced/ai/analyze", api.AnalyzeView.as_view(), name="ai-analyze"),
     re_path(r"^ai/models/?$", api.ModelsView.as_view(), name="ai-models"),
     re_path(r"^ai/usage/summary/?$", api.UsageSummaryView.as_view(), name="ai-usage-summary"),
+    path(
+        "workspaces/<int:workspace_pk>/ai-keys",
+        api.ProviderKeyListView.as_view(),
+        name="workspace-ai-keys",
+    ),
+    path(
+        "workspaces/<int:workspace_pk>/ai-keys/<str:provider>",
+        api.ProviderKeyDetailView.as_view(),
+        name="workspace-ai-key",
+    ),
 ]

@@ -86,7 +86,7 @@ def prepare(env: dict[str, str]) -> tuple[str, int]:
     setup_django(env)
     from rest_framework_simplejwt.tokens import AccessToken
 
-    from accounts import services
+    from accounts import services, sessions
     from accounts.models import User
     from accounts.scoping import Actor
     from workflows import authoring
@@ -94,7 +94,7 @@ def prepare(env: dict[str, str]) -> tuple[str, int]:
     user = User.objects.filter(username="bench-ws").first() or services.register_user(
         username="bench-ws", password=f"Bench-{uuid.uuid4().hex}", email="bench@example.com"
     )
-    token = AccessToken.for_user(user)
+    token = AccessToken(sessions.issue_tokens(user=user)["access"])
     token.set_exp(lifetime=__import__("datetime").timedelta(hours=1))
     workflow = authoring.create_workflow(
         actor=Actor(user),

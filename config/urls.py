@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import (
     SpectacularJSONAPIView,
@@ -6,9 +7,21 @@ from drf_spectacular.views import (
     SpectacularSwaggerView,
 )
 
+from accounts.forms import MfaAuthenticationForm
 from config import health
 from config.api.router import router
 from realtime.views import realtime_page
+
+browsable_api_auth = [
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="rest_framework/login.html", authentication_form=MfaAuthenticationForm
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+]
 
 api_v3 = [
     path("health", health.HealthView.as_view(), name="health"),
@@ -27,8 +40,9 @@ urlpatterns = [
     path("api/v3/", include(api_v3)),
     path("admin/", admin.site.urls),
     path("realtime/", realtime_page, name="realtime-page"),
-    # Session log-in for the browsable API (the "Log in" link on /api/v3/).
-    path("api-auth/", include("rest_framework.urls")),
+    # Session log-in for the browsable API (the "Log in" link on /api/v3/): DRF's pages, with
+    # the second-factor field, and axes' lockout like every login.
+    path("api-auth/", include((browsable_api_auth, "rest_framework"))),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),

@@ -7,9 +7,15 @@ Accepted, in this order:
   is sent by the browser whatever page opens the socket, so the Origin must be this site.
 A credential that is given but invalid is refused; it never falls back to the session.
 Nothing in the URL but the credential is trusted (`user_id=` is ignored).
+
+The same rules as the HTTP API apply: a JWT's login session must be active (logout and
+revocation refuse it, and close open connections: `session.revoked`), a user that a workspace
+policy obliges to use MFA and has none is refused, and the client's address is the actor's
+`ip`, so workspaces outside their allowed ranges read as not there.
 """
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 from urllib.parse import parse_qs, urlparse
 
 from channels.db import database_sync_to_async
@@ -19,8 +25,10 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts.authentication import API_KEY_KEYWORD, authenticate_api_key
+from accounts import mfa, policies, sessions
+from accounts.authentication import API_KEY_KEYWORD, authenticate_api_key, check_token_session
 from accounts.scoping import Actor
+from config.client_ip import client_ip as project_client_ip
 
 
 class Refused(Exception):
@@ -32,6 +40,8 @@ class Credential:
     actor: Actor
     # A JWT's `exp` or an API key's expiry date: the connection ends with the credential.
     expires_at: float | None = None
+    # The login session (JWT `sid`, browser session): its revocation closes the connection.
+    session_id: str | None = None
 
 
 def _query(scope) -> dict[str, str]:
@@ -47,17 +57,27 @@ def _header(scope, name: bytes) -> str | None:
 
 
 def client_ip(scope) -> str | None:
+    """The client's address by the project's one rule (config.client_ip), from an ASGI scope."""
     client = scope.get("client")
-    return client[0] if client else None
+    meta = {
+        "REMOTE_ADDR": client[0] if client else "",
+        "HTTP_X_FORWARDED_FOR": _header(scope, b"x-forwarded-for") or "",
+    }
+    return project_client_ip(SimpleNamespace(META=meta))
 
 
-def _jwt_actor(raw: str) -> Credential:
+def _jwt_actor(raw: str, ip: str | None) -> Credential:
     try:
         token = AccessToken(raw)
         user = JWTAuthentication().get_user(token)
+        check_token_session(token)
     except (TokenError, AuthenticationFailed) as exc:
         raise Refused(str(exc)) from exc
-    return Credential(Actor(user=user), expires_at=float(token["exp"]))
+    return Credential(
+        Actor(user=user, ip=ip),
+        expires_at=float(token["exp"]),
+        session_id=str(token[sessions.SID_CLAIM]),
+    )
 
 
 def _api_key_actor(raw: str, ip: str | None) -> Credential:
@@ -66,7 +86,25 @@ def _api_key_actor(raw: str, ip: str | None) -> Credential:
     except AuthenticationFailed as exc:
         raise Refused(str(exc)) from exc
     expires_at = api_key.expiry_date.timestamp() if api_key.expiry_date else None
-    return Credential(Actor(user=api_key.created_by, api_key=api_key), expires_at=expires_at)
+    return Credential(Actor(user=api_key.created_by, api_key=api_key, ip=ip), expires_at=expires_at)
+
+
+def _session_actor(scope, user, ip: str | None) -> Credential:
+    session = scope.get("session")
+    sid = session.get(sessions.SID_CLAIM) if session is not None else None
+    if sid:
+        try:
+            sessions.check_session(sid, user_id=user.pk)
+        except Exception as exc:
+            raise Refused(str(exc)) from exc
+    return Credential(Actor(user=user, ip=ip), session_id=str(sid) if sid else None)
+
+
+def _enforce_policies(credential: Credential) -> Credential:
+    user = credential.actor.user
+    if policies.effective_for_user(user.pk).require_mfa and not mfa.has_mfa(user):
+        raise Refused("a workspace requires MFA and this account has none")
+    return credential
 
 
 def has_credential(scope) -> bool:
@@ -88,6 +126,11 @@ def same_origin(scope) -> bool:
 
 def authenticate_sync(scope) -> Credential:
     """Return who the handshake in `scope` authenticates, or raise Refused."""
+    return _enforce_policies(_credential(scope))
+
+
+def _credential(scope) -> Credential:
+    ip = client_ip(scope)
     query = _query(scope)
     authorization = _header(scope, b"authorization")
     if authorization:
@@ -96,17 +139,17 @@ def authenticate_sync(scope) -> Credential:
             raise Refused("malformed Authorization header")
         keyword, raw = parts
         if keyword.lower() == "bearer":
-            return _jwt_actor(raw)
+            return _jwt_actor(raw, ip)
         if keyword.lower() == API_KEY_KEYWORD.lower():
-            return _api_key_actor(raw, client_ip(scope))
+            return _api_key_actor(raw, ip)
         raise Refused("unsupported Authorization scheme")
     if "token" in query:
-        return _jwt_actor(query["token"])
+        return _jwt_actor(query["token"], ip)
     if "api_key" in query:
-        return _api_key_actor(query["api_key"], client_ip(scope))
+        return _api_key_actor(query["api_key"], ip)
     user = scope.get("user")
     if user is not None and user.is_authenticated and user.is_active and same_origin(scope):
-        return Credential(Actor(user=user))
+        return _session_actor(scope, user, ip)
     raise Refused("no credential")
 
 

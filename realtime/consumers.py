@@ -40,7 +40,7 @@ from redis.exceptions import RedisError
 from config.errors import DomainError
 from realtime import access, auth, errors, events, fanout, groups, messages, rooms, topics
 from realtime.limits import MessageRate
-from realtime.revocation import ACCESS_REVOKED, ending_error
+from realtime.revocation import ACCESS_REVOKED, SESSION_REVOKED, ending_error
 from realtime.send_queue import SendQueue
 from realtime.stats import process_stats
 from realtime.subscriptions import Joined, Subscriptions
@@ -77,6 +77,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
     renewal: asyncio.Task | None = None
     own_group: str | None = None
     key_group: str | None = None  # an API key's connections: told when the key is revoked
+    session_id: str | None = None  # the login session; its revocation closes the connection
 
     # --- lifecycle ------------------------------------------------------------------------
     async def __call__(self, scope, receive, send):
@@ -96,6 +97,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             logger.warning("websocket handshake: a dependency is down", exc_info=True)
             return await self._refuse(ServiceUnavailable(), CLOSE_TRY_AGAIN_LATER)
         self.actor = credential.actor
+        self.session_id = credential.session_id
         self.user_id = self.actor.user.pk
         self.stats = process_stats()
         self.stats.connection_opened(self.user_id)  # counted at once: a burst sees itself
@@ -281,6 +283,9 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
                 await self._end(error, reason=error.code.replace("_", " "))
             elif kind == ACCESS_REVOKED and message["group"] == self.own_group:
                 await self._access_revoked(event)
+            elif kind == SESSION_REVOKED and message["group"] == self.own_group:
+                if event["data"].get("session_id") == self.session_id:
+                    await self._end(errors.SessionRevoked(), reason="session revoked")
             else:
                 self.queue.put(event)
 

@@ -64,6 +64,12 @@ class AccountDisabled(DomainError):
     default_message = "This account has been deactivated."
 
 
+class SessionRevoked(DomainError):
+    status_code = 401
+    code = "session_revoked"
+    default_message = "This login session has ended (logged out or revoked)."
+
+
 class ApiKeyRevoked(DomainError):
     status_code = 401
     code = "api_key_revoked"

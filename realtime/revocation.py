@@ -9,6 +9,8 @@ connections when it no longer holds, once the change has committed:
   group: each connection that authenticated with it is closed;
 - a user deactivated or deleted -> `account.disabled` to the user's group: each of their
   connections, whatever its credential, is closed.
+- a login session revoked (logout, revocation, password change) -> `session.revoked` to the
+  user's group: the connections that authenticated with that session are closed.
 A role change keeps the membership (every role can read), so it is not one of these.
 
 Receivers rather than calls from `accounts.services`: accounts knows nothing of realtime, and
@@ -23,6 +25,7 @@ from realtime import errors, events, groups
 ACCESS_REVOKED = "access.revoked"
 API_KEY_REVOKED = "api_key.revoked"
 ACCOUNT_DISABLED = "account.disabled"
+SESSION_REVOKED = "session.revoked"
 
 
 def _membership_deleted(sender, instance: Membership, **kwargs) -> None:
@@ -61,7 +64,19 @@ def _user_deleted(sender, instance: User, **kwargs) -> None:
     _account_ended(instance.pk)
 
 
+def _session_revoked(sender, session, **kwargs) -> None:
+    # Sent after commit already (accounts.sessions): publish now.
+    events.publish(
+        SESSION_REVOKED,
+        {"session_id": str(session.pk)},
+        groups=[groups.user_group(session.user_id)],
+    )
+
+
 def install() -> None:
+    from accounts.signals import session_revoked  # noqa: PLC0415
+
+    session_revoked.connect(_session_revoked, dispatch_uid=SESSION_REVOKED)
     post_delete.connect(_membership_deleted, sender=Membership, dispatch_uid=ACCESS_REVOKED)
     post_save.connect(_api_key_saved, sender=ApiKey, dispatch_uid=f"{API_KEY_REVOKED}.save")
     post_delete.connect(_api_key_deleted, sender=ApiKey, dispatch_uid=f"{API_KEY_REVOKED}.delete")

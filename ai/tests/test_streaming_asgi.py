@@ -5,8 +5,8 @@ import json
 
 import pytest
 from django.test import AsyncClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
+from accounts import sessions
 from ai.models import UsageRecord
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 async def test_sse_streams_incrementally_under_asgi(user):
     from asgiref.sync import sync_to_async
 
-    token = await sync_to_async(lambda: str(RefreshToken.for_user(user).access_token))()
+    token = await sync_to_async(lambda: sessions.issue_tokens(user=user)["access"])()
     response = await AsyncClient().post(
         "/api/v3/advanced/ai/generate",
         {"prompt": "Write about river otters.", "stream": True, "latency_ms": 300},

@@ -146,8 +146,10 @@ def _handle(exc: Exception, context: dict) -> Response | None:
     else:
         message = str(detail)
     code = _code_of(exc)
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        details = {"retry_after_seconds": int(exc.wait)}
+    if isinstance(exc, exceptions.Throttled):
+        code = "rate_limited"  # one code for every 429 the API sends
+        if exc.wait is not None:
+            details = {"retry_after_seconds": int(exc.wait)}
     response.data = error_body(code, message, details)
     return response
 

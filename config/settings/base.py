@@ -19,12 +19,15 @@ env = environ.Env()
 env.read_env(BASE_DIR / ".env")  # optional; real environment variables win
 
 # --- Core ---------------------------------------------------------------------------------
-SECRET_KEY = env("SECRET_KEY", default="insecure-dev-key-change-me-in-production-0123456789")
+DEVELOPMENT_SECRET_KEY = "insecure-dev-key-change-me-in-production-0123456789"
+SECRET_KEY = env("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-# Fernet key(s) for secrets stored encrypted at rest; the first encrypts, all decrypt (rotation).
+# Fernet key(s) for secrets stored encrypted at rest (config/crypto.py); the first encrypts,
+# all decrypt (rotation). Development without it uses a key file under var/; production refuses.
 ENCRYPTION_KEY = env.list("ENCRYPTION_KEY", default=[])
+ENCRYPTION_KEY_FILE = VAR_DIR / "encryption.key"
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -51,6 +54,8 @@ THIRD_PARTY_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "auditlog",
+    "django_otp",
+    "axes",
 ]
 LOCAL_APPS = [
     "config.apps.ProjectConfig",
@@ -74,8 +79,11 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "audit.context.AuditContextMiddleware",
+    "accounts.authentication.LoginSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns axes' lockout of a browser login (admin, browsable API) into our 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 TEMPLATES = [
@@ -170,14 +178,65 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "accounts.passwords.CharacterClassValidator", "OPTIONS": {"min_classes": 3}},
 ]
 LOGIN_URL = "/admin/login/"
+# axes first: it refuses a locked account before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+SITE_URL = env("SITE_URL", default="http://localhost:8000")  # in mails (password reset)
+
+# --- Security (accounts/: lockout, sessions, MFA, policies; config/api/throttling.py) -------
+# Lockout (django-axes) on every login path: after LOCKOUT_FAILURES failures for a username,
+# or a username from one IP, it is refused (429, Retry-After) for LOCKOUT_MINUTES.
+LOCKOUT_FAILURES = env.int("LOCKOUT_FAILURES", default=5)
+LOCKOUT_MINUTES = env.int("LOCKOUT_MINUTES", default=15)
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = LOCKOUT_FAILURES
+AXES_COOLOFF_TIME = timedelta(minutes=LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", ["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
+AXES_VERBOSE = False
+AXES_SENSITIVE_PARAMETERS = ["password", "code", "recovery_code", "otp_code", "token"]
+# MFA: the issuer shown by authenticator apps, how long a login's mfa_token lasts, and the
+# back-off after a wrong code (1, 2, 4, ... seconds times this factor).
+MFA_ISSUER = env("MFA_ISSUER", default="Docchain")
+MFA_TOKEN_SECONDS = env.int("MFA_TOKEN_SECONDS", default=300)
+MFA_THROTTLE_FACTOR = env.int("MFA_THROTTLE_FACTOR", default=1)
+# Rate limits on writes: requests per API key (else user, else IP) per scope.
+WRITE_THROTTLE_ENABLED = env.bool("WRITE_THROTTLE_ENABLED", default=True)
+WRITE_THROTTLE_PREFIX = "throttle"  # cache key namespace (tests give each test its own)
+WRITE_RATES = {
+    "writes": env("WRITE_RATE", default="300/m"),
+    "runs": env("WRITE_RATE_RUNS", default="60/m"),
+    "tasks": env("WRITE_RATE_TASKS", default="120/m"),
+    "imports": env("WRITE_RATE_IMPORTS", default="20/m"),
+    "api_keys": env("WRITE_RATE_API_KEYS", default="20/m"),
+    "members": env("WRITE_RATE_MEMBERS", default="60/m"),
+    "mfa": env("WRITE_RATE_MFA", default="20/m"),
+    "password": env("WRITE_RATE_PASSWORD", default="10/m"),
+    "password_reset": env("WRITE_RATE_PASSWORD_RESET", default="5/m"),
+    "validate_password": env("WRITE_RATE_VALIDATE_PASSWORD", default="60/m"),
+}
+# URL-name fragments that choose a scope for views that do not name one (first match wins).
+WRITE_THROTTLE_SCOPES = [
+    ("import", "imports"),
+    ("api-key", "api_keys"),
+    ("member", "members"),
+    ("run", "runs"),
+    ("execute", "runs"),
+    ("task", "tasks"),
+]
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "accounts.authentication.SessionJWTAuthentication",
         "accounts.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.IsAuthenticatedWithScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["config.api.throttling.WriteRateThrottle"],
     "DEFAULT_PAGINATION_CLASS": "config.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
@@ -223,6 +282,7 @@ SPECTACULAR_SETTINGS = {
         "WorkflowStatusEnum": "workflows.models.WorkflowStatus",
         "RunStatusEnum": "workflows.models.RunStatus",
         "StepStatusEnum": "workflows.models.StepStatus",
+        "LoginSessionKindEnum": "accounts.models.LoginSession.Kind",
         "StepKindEnum": "workflows.models.StepKind",
         "SecurityEventKindEnum": "audit.events.SecurityEventKind",
         "SeverityEnum": "audit.events.Severity",
@@ -240,6 +300,7 @@ MAX_JSON_DEPTH = env.int("MAX_JSON_DEPTH", default=64)
 # down it lets requests through uncounted (fail-open; config/cache.py says why).
 RATELIMIT_USE_CACHE = "ratelimit"
 RATELIMIT_FAIL_OPEN = True
+RATELIMIT_IP_META_KEY = "config.client_ip.client_ip"  # the project's one client-IP rule
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 LOGIN_RATE = env("LOGIN_RATE", default="20/m")
 REGISTER_RATE = env("REGISTER_RATE", default="10/m")
@@ -281,6 +342,11 @@ ALERT_MASS_DELETION_MINUTES = env.int("ALERT_MASS_DELETION_MINUTES", default=5)
 OPENAI_API_KEY = env("OPENAI_API_KEY", default="")
 ANTHROPIC_API_KEY = env("ANTHROPIC_API_KEY", default="")
 GEMINI_API_KEY = env("GEMINI_API_KEY", default="")
+# A workspace may bring its own key for these three (encrypted at rest; the gateway prefers it).
+# Optional base URLs send a provider's calls through a proxy or compatible gateway.
+OPENAI_API_BASE = env("OPENAI_API_BASE", default="")
+ANTHROPIC_API_BASE = env("ANTHROPIC_API_BASE", default="")
+GEMINI_API_BASE = env("GEMINI_API_BASE", default="")
 # Any OpenAI-compatible server (Ollama, vLLM, llama.cpp): models are "local/<name>".
 LOCAL_LLM_BASE_URL = env("LOCAL_LLM_BASE_URL", default="")
 LOCAL_LLM_API_KEY = env("LOCAL_LLM_API_KEY", default="")

@@ -2,11 +2,27 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .base import *  # noqa: F403
-from .base import SECRET_KEY, env
+from config import crypto
 
-if SECRET_KEY.startswith("insecure-"):
+from .base import *  # noqa: F403
+from .base import DEVELOPMENT_SECRET_KEY, ENCRYPTION_KEY, SECRET_KEY, env
+
+MIN_SECRET_KEY_LENGTH = 50
+
+# Refuse to start rather than warn: a weak key lets anyone forge sessions and reset links.
+if SECRET_KEY == DEVELOPMENT_SECRET_KEY or SECRET_KEY.startswith("insecure-"):
     raise ImproperlyConfigured("Set SECRET_KEY in the environment for production.")
+if len(SECRET_KEY) < MIN_SECRET_KEY_LENGTH or len(set(SECRET_KEY)) < 5:
+    raise ImproperlyConfigured(
+        f"SECRET_KEY is too weak: use at least {MIN_SECRET_KEY_LENGTH} random characters "
+        "(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')."
+    )
+ENCRYPTION_KEY = crypto.parse_keys(ENCRYPTION_KEY)
+if not ENCRYPTION_KEY:
+    raise ImproperlyConfigured(
+        "Set ENCRYPTION_KEY for production (a Fernet key; make one with "
+        "`python manage.py rotate_encryption_key --generate`)."
+    )
 
 DEBUG = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -11,6 +11,8 @@ from .base import CACHES, CHANNEL_LAYERS, env  # noqa: E402
 
 DEBUG = False
 SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdef"
+# A fixed Fernet key: tests never read or write the development key file under var/.
+ENCRYPTION_KEY = ["7u0m4kiSEJxz5z1tqB7y3W6rAoLCzd1dD0n6s0N5QqE="]
 # Hashing cost is not what the tests are about.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
@@ -36,6 +38,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
 
 # --- AI gateway: never a real provider from tests, whatever the developer's environment has.
 OPENAI_API_KEY = ANTHROPIC_API_KEY = GEMINI_API_KEY = ""
+OPENAI_API_BASE = ANTHROPIC_API_BASE = GEMINI_API_BASE = ""
 LOCAL_LLM_BASE_URL = LOCAL_LLM_API_KEY = ""
 AI_DEFAULT_MODEL = ""
 OFFLINE_LLM_LATENCY_MS = 0

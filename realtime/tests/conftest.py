@@ -1,7 +1,9 @@
+import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 from channels.testing import WebsocketCommunicator
-from rest_framework_simplejwt.tokens import AccessToken
+from django.db import connections
 
 from realtime.routing import websocket_application
 
@@ -9,7 +11,26 @@ WS_PATH = "/api/v3/ws/ws"
 
 
 def token_for(user) -> str:
-    return str(AccessToken.for_user(user))
+    """An access token of a new login session, as the login endpoint gives one. From async
+    code (no ORM there) the session is written from a thread of its own."""
+    from accounts import sessions
+
+    def issue() -> str:
+        return sessions.issue_tokens(user=user)["access"]
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return issue()
+
+    def in_thread() -> str:
+        try:
+            return issue()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(in_thread).result()
 
 
 def communicator(query: str = "", headers=None) -> WebsocketCommunicator:

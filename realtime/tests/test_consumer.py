@@ -33,7 +33,7 @@ async def test_no_credential_is_refused_before_accept(user):
 
 
 async def test_invalid_expired_and_wrong_type_tokens_are_refused(user):
-    expired = AccessToken.for_user(user)
+    expired = AccessToken(token_for(user))
     expired.set_exp(lifetime=-timedelta(seconds=1))
     refresh = await sync_to_async(RefreshToken.for_user)(user)  # not an access token
     for token in ("not-a-jwt", str(expired), str(refresh), token_for(user)[:-4] + "AAAA"):
@@ -49,7 +49,7 @@ async def test_token_of_an_inactive_user_is_refused(user):
 
 
 async def test_the_connection_ends_when_its_token_expires(user):
-    token = AccessToken.for_user(user)
+    token = AccessToken(token_for(user))
     token.set_exp(lifetime=timedelta(seconds=1))
     client = await connected(query=f"token={token}")
     error = await client.receive_json_from(timeout=10)

@@ -4,11 +4,10 @@ import uuid
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
-from rest_framework_simplejwt.tokens import AccessToken
 
 from config.testing import assert_error
 from realtime import stats
-from realtime.tests.conftest import connected, request
+from realtime.tests.conftest import connected, request, token_for
 
 
 @pytest.fixture(autouse=True)
@@ -89,7 +88,7 @@ def test_the_view_adds_up_processes_and_names_only_the_callers_rooms(
         groups={f"room.{workspace.pk}.lobby": 2, f"room.{other_workspace.pk}.lobby": 1},
     )
     write_process(connections=1, users={user.pk: 1}, groups={"workflow.5": 1})
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(user)}")
     body = api.get("/api/v3/ws/stats").json()
     assert body["total"] == {
         "processes": 2,
