@@ -32,6 +32,7 @@ api_v3 = [
     path("", include("workflows.urls")),
     path("", include("tasks.urls")),
     path("", include("audit.urls")),
+    path("", include("notifications.urls")),
     path("", include(router.urls)),
 ]
 
