@@ -24,6 +24,7 @@ from ai import errors, gateway, providers, validation
 from ai.models import Outcome, UsageRecord, WorkspaceProviderKey
 from ai.providers import available_models, default_model  # noqa: F401 - part of the contract
 from ai.results import CompletionResult
+from ai.signals import usage_recorded
 from ai.validation import check_schema, parse_structured  # noqa: F401 - for callers
 from config.crypto import last4
 
@@ -129,6 +130,7 @@ def save_usage(records: list[UsageRecord]) -> None:
     """Write the records that `usage_deferred` kept (inside the caller's transaction)."""
     if records:
         UsageRecord.objects.bulk_create(records)
+        usage_recorded.send(sender=UsageRecord, workspace_ids=[r.workspace_id for r in records])
 
 
 def warm_up() -> None:
@@ -413,6 +415,7 @@ def _record(
     deferred = _deferred.get()
     if deferred is None:
         record.save(force_insert=True)
+        usage_recorded.send(sender=UsageRecord, workspace_ids=[workspace_id])
     else:
         deferred.append(record)
     return record

@@ -30,6 +30,20 @@ def database_url() -> str:
     return f"postgresql://{user}{password}@{host}:{port}/{db['NAME']}"
 
 
+def raw_connection():
+    """A second PostgreSQL session on the test database (its own transaction, its locks)."""
+    import psycopg
+
+    db = connection.settings_dict
+    return psycopg.connect(
+        dbname=db["NAME"],
+        user=db.get("USER") or "postgres",
+        password=db.get("PASSWORD") or None,
+        host=db.get("HOST") or "127.0.0.1",
+        port=db.get("PORT") or 5432,
+    )
+
+
 def child_env(**extra: str) -> dict[str, str]:
     env = {
         **os.environ,

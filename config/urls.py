@@ -34,6 +34,8 @@ api_v3 = [
     path("", include("search.urls")),
     path("", include("workflows.urls")),
     path("", include("tasks.urls")),
+    path("", include("audit.urls")),
+    path("", include("notifications.urls")),
     path("", include("analytics.urls")),
     path("", include(router.urls)),
 ]

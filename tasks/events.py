@@ -5,9 +5,13 @@ task.succeeded, task.failed, task.timed_out, task.cancelled.
 """
 
 from collections.abc import Iterable
+from functools import partial
+
+from django.db import transaction
 
 from realtime import events, groups
 from tasks.models import BackgroundTask
+from tasks.signals import task_finished
 
 
 def event_data(task: BackgroundTask, **extra) -> dict:
@@ -34,15 +38,28 @@ def groups_for(task: BackgroundTask) -> list[str]:
     return names
 
 
+FAILED_EVENTS = ("failed", "timed_out")
+
+
+def _signal_failure(task: BackgroundTask, event: str) -> None:
+    if event in FAILED_EVENTS:
+        task_finished.send_robust(
+            sender=BackgroundTask, data={**event_data(task), "error": task.error[:500]}
+        )
+
+
 def publish(task: BackgroundTask, event: str, **extra) -> None:
     """Now (worker code runs outside transactions)."""
     if targets := groups_for(task):
         events.publish(f"task.{event}", event_data(task, **extra), groups=targets)
+    _signal_failure(task, event)
 
 
 def publish_on_commit(task: BackgroundTask, event: str, **extra) -> None:
     if targets := groups_for(task):
         events.publish_on_commit(f"task.{event}", event_data(task, **extra), groups=targets)
+    if event in FAILED_EVENTS:
+        transaction.on_commit(partial(_signal_failure, task, event))
 
 
 def publish_many(tasks: Iterable[BackgroundTask], event: str) -> None:

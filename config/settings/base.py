@@ -70,6 +70,7 @@ LOCAL_APPS = [
     "workflows",
     "analytics",
     "search",
+    "notifications",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -314,6 +315,11 @@ SPECTACULAR_SETTINGS = {
         "ReportKindEnum": "analytics.models.ReportKind",
         "LoginSessionKindEnum": "accounts.models.LoginSession.Kind",
         "StepKindEnum": "workflows.models.StepKind",
+        "SecurityEventKindEnum": "audit.events.SecurityEventKind",
+        "SeverityEnum": "audit.events.Severity",
+        "AlertStatusEnum": "audit.events.AlertStatus",
+        "ChannelKindEnum": "notifications.models.ChannelKind",
+        "TemplateChannelEnum": "notifications.models.TEMPLATE_CHANNEL_CHOICES",
     },
 }
 
@@ -349,6 +355,8 @@ AUDITLOG_DISABLE_REMOTE_ADDR = False
 AUDIT_COUNT_WINDOW_SECONDS = env.int("AUDIT_COUNT_WINDOW_SECONDS", default=300)
 AUDIT_COUNT_FLUSH_SECONDS = env.int("AUDIT_COUNT_FLUSH_SECONDS", default=5)
 AUDIT_CACHE_PREFIX = env("AUDIT_CACHE_PREFIX", default="audit")  # namespace of the counters
+# The access review calls an account inactive after this many days without a login.
+AUDIT_INACTIVE_DAYS = env.int("AUDIT_INACTIVE_DAYS", default=90)
 # Rows older than this are deleted by the nightly audit.retention job (0 keeps them forever);
 # a signed checkpoint keeps each chain verifiable after the deletion.
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
@@ -414,7 +422,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Redis redelivers an unacked message after this long; it must outlast the longest task.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": 3600,
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
     # Poll queues in a fixed order (high, default, low) rather than round-robin.
     "queue_order_strategy": "priority",
 }
@@ -465,11 +473,16 @@ REALTIME_STATS_TTL_SECONDS = env.int("REALTIME_STATS_TTL_SECONDS", default=20)
 
 # --- Workflow engine ----------------------------------------------------------------------
 # How often beat runs the lease sweep (the maintenance.sweep_step_leases task type).
-ENGINE_SWEEP_SECONDS = env.int("ENGINE_SWEEP_SECONDS", default=30)
-# A running step's lease is its timeout plus this grace; past it the sweep re-queues the step.
+ENGINE_SWEEP_SECONDS = env.int("ENGINE_SWEEP_SECONDS", default=15)
+# A claim leases its step this long; the running worker renews the lease every heartbeat
+# (workflows/engine/lease.py), so a dead worker's step is free again within a lease + a sweep.
+ENGINE_LEASE_SECONDS = env.float("ENGINE_LEASE_SECONDS", default=30.0)
+ENGINE_HEARTBEAT_SECONDS = env.float("ENGINE_HEARTBEAT_SECONDS", default=10.0)
+# Leases are renewed up to the step's timeout plus this grace, the hard time limit's margin too.
 ENGINE_LEASE_GRACE_SECONDS = env.float("ENGINE_LEASE_GRACE_SECONDS", default=15.0)
 # A step queued this long ago with no worker on it has lost its message: the sweep resends it.
-ENGINE_STALE_QUEUED_SECONDS = env.float("ENGINE_STALE_QUEUED_SECONDS", default=600.0)
+# (A broker that restarted empty, or a send that failed, is resent at the next sweep.)
+ENGINE_STALE_QUEUED_SECONDS = env.float("ENGINE_STALE_QUEUED_SECONDS", default=120.0)
 # Retry delays grow as backoff * 2^(attempt-1), with jitter, up to this many seconds.
 ENGINE_MAX_RETRY_DELAY_SECONDS = env.float("ENGINE_MAX_RETRY_DELAY_SECONDS", default=300.0)
 # A worker runs the next step of a chain itself, without the broker, while the message it took
@@ -547,6 +560,32 @@ STORAGES = {
 }
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "media/"
+
+# --- Email and notifications ---------------------------------------------------------------
+# EMAIL_URL: smtp://user:password@host:587 (smtp+tls), smtps://... (SSL), consolemail:// (dev).
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Docchain <noreply@localhost>")
+# Where links in notifications (opt-out, runs) point: the public address of this service.
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://localhost:8000")
+# The SSRF guard on user-supplied URLs refuses private, loopback, link-local, CGNAT, ULA,
+# multicast and unspecified addresses, except networks in the allow-list (self-hosters:
+# "10.0.5.0/24,192.168.1.20"). NOTIFICATIONS_ALLOW_PRIVATE_URLS turns the guard off (tests).
+NOTIFICATIONS_ALLOW_PRIVATE_URLS = env.bool("NOTIFICATIONS_ALLOW_PRIVATE_URLS", default=False)
+NOTIFICATIONS_URL_ALLOWLIST = env.list("NOTIFICATIONS_URL_ALLOWLIST", default=[])
+NOTIFICATIONS_HTTP_TIMEOUT = env.float("NOTIFICATIONS_HTTP_TIMEOUT", default=10.0)
+NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=5)
+NOTIFICATIONS_RETRY_BASE_SECONDS = env.float("NOTIFICATIONS_RETRY_BASE_SECONDS", default=10.0)
+NOTIFICATIONS_RETRY_MAX_SECONDS = env.float("NOTIFICATIONS_RETRY_MAX_SECONDS", default=3600.0)
+NOTIFICATIONS_RATE_PER_WORKSPACE = env.int("NOTIFICATIONS_RATE_PER_WORKSPACE", default=600)
+NOTIFICATIONS_RATE_PER_CHANNEL = {  # per minute, per configured channel (or kind)
+    "default": env.int("NOTIFICATIONS_RATE_PER_CHANNEL", default=120),
+    "sms": env.int("NOTIFICATIONS_RATE_SMS", default=30),
+}
+NOTIFICATIONS_MAX_RECIPIENTS = env.int("NOTIFICATIONS_MAX_RECIPIENTS", default=100)
+NOTIFICATIONS_BULK_LIMIT = env.int("NOTIFICATIONS_BULK_LIMIT", default=100)
+NOTIFICATIONS_MAX_MESSAGE_CHARS = env.int("NOTIFICATIONS_MAX_MESSAGE_CHARS", default=20000)
+NOTIFICATIONS_STUCK_AFTER_SECONDS = env.int("NOTIFICATIONS_STUCK_AFTER_SECONDS", default=600)
+NOTIFICATIONS_LOST_AFTER_SECONDS = env.int("NOTIFICATIONS_LOST_AFTER_SECONDS", default=300)
 
 # --- Logging ------------------------------------------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")

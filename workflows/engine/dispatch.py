@@ -15,9 +15,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +31,7 @@ class Wakeup:
     task_id: str
     queue: str
     countdown: float = 0.0
-    # The step's timeout, so the worker can claim it with its lease in its first query.
+    # The step's timeout: the task's time limits (the name is the message's, kept stable).
     lease_seconds: int | None = None
 
 
@@ -36,10 +39,41 @@ def new_task_id() -> str:
     return uuid.uuid4().hex
 
 
+def _resend_soon(step_run_ids: list[int]) -> None:
+    """The broker is down: the steps stay queued in the database, marked so that the next
+    sweep once the broker is back sends them again (a run started now starts then)."""
+    from workflows.models import StepRun, StepStatus
+
+    stale = timezone.now() - timedelta(seconds=settings.ENGINE_STALE_QUEUED_SECONDS + 1)
+    try:
+        StepRun.objects.filter(pk__in=step_run_ids, status=StepStatus.QUEUED).update(
+            queued_at=stale
+        )
+    except Exception:  # then the stale-queued sweep finds them later, as it finds any loss
+        logger.warning("could not mark unsent steps for the sweep", exc_info=True)
+
+
+def soft_limit(timeout_seconds: int) -> float:
+    """A step's task may run its timeout, plus the moment in which it may take on a successor
+    (follow-on: a successor is taken only if its own timeout fits in what is left)."""
+    return timeout_seconds + settings.ENGINE_FOLLOW_ON_SECONDS
+
+
+def time_limits(timeout_seconds: int | None) -> dict:
+    """The task's limits from the step's own timeout: the soft limit ends the step as a
+    retryable `step_timeout`; the hard one (ENGINE_LEASE_GRACE_SECONDS later) ends the process
+    of a step that ignores it. Without a timeout (an old message), Celery's defaults apply."""
+    if not timeout_seconds:
+        return {}
+    soft = soft_limit(timeout_seconds)
+    return {"soft_time_limit": soft, "time_limit": soft + settings.ENGINE_LEASE_GRACE_SECONDS}
+
+
 class CeleryDispatcher:
     def send(self, wakeups: list[Wakeup]) -> None:
         from workflows.tasks import execute_step
 
+        unsent = []
         for wakeup in wakeups:
             try:
                 execute_step.apply_async(
@@ -47,10 +81,13 @@ class CeleryDispatcher:
                     queue=wakeup.queue,
                     task_id=wakeup.task_id,
                     countdown=wakeup.countdown or None,
+                    **time_limits(wakeup.lease_seconds),
                 )
             except Exception:
-                # The step stays queued in the database; the sweep resends lost wake-ups.
                 logger.exception("could not send a step to the broker", extra={"wakeup": wakeup})
+                unsent.append(wakeup.step_run_id)
+        if unsent:
+            _resend_soon(unsent)
 
     def revoke(self, task_ids: list[str]) -> None:
         if not task_ids:

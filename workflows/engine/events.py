@@ -13,7 +13,7 @@ from django.db import transaction
 from realtime.events import publish_batch
 from realtime.groups import run_group, workflow_group, workspace_group
 from workflows.models import RUN_FINISHED, Document, Run, StepRun
-from workflows.signals import engine_events_committed, runs_finished
+from workflows.signals import engine_events_committed, run_event, runs_finished
 
 
 def groups_for(run: Run) -> list[str]:
@@ -133,6 +133,9 @@ class Outbox:
 def _deliver(items, groups, wakeups, dispatcher, finished=(), workspace_id=None) -> None:
     if items:
         publish_batch(items, groups=groups)  # handed over, in order; never raises
+        for event_type, data in items:
+            if event_type.startswith("run."):
+                run_event.send_robust(sender=Run, event=event_type, data=data)
     if wakeups:
         dispatcher.send(wakeups)
     if finished:

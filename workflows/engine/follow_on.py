@@ -25,17 +25,26 @@ from workflows.engine.dispatch import Wakeup
 
 class KeepOne:
     """A dispatcher that keeps the first wake-up due now for this worker (until `deadline`)
-    and passes everything else to `inner`."""
+    and passes everything else to `inner`. The task's time limit comes from the first step's
+    timeout (`limit_at`, monotonic): a successor is kept only if its own timeout fits in
+    what is left of it, so every step still gets its whole timeout."""
 
-    def __init__(self, inner, deadline: float):
+    def __init__(self, inner, deadline: float, limit_at: float | None = None):
         self.inner = inner
         self.deadline = deadline
+        self.limit_at = limit_at
         self.kept: Wakeup | None = None
+
+    def _fits(self, wakeup: Wakeup) -> bool:
+        if self.limit_at is None:
+            return True  # the task has no limit of its own
+        timeout = wakeup.lease_seconds
+        return timeout is not None and time.monotonic() + timeout <= self.limit_at
 
     def send(self, wakeups: list[Wakeup]) -> None:
         if self.kept is None and time.monotonic() < self.deadline:
             for wakeup in wakeups:
-                if not wakeup.countdown:
+                if not wakeup.countdown and self._fits(wakeup):
                     self.kept = wakeup
                     wakeups = [other for other in wakeups if other is not wakeup]
                     break
@@ -51,11 +60,13 @@ def execute_with_follow_on(step_run_id: int, lease_seconds: int | None = None) -
     what happened to the first step."""
     from workflows.engine.steps import execute_step
 
-    deadline = time.monotonic() + settings.ENGINE_FOLLOW_ON_SECONDS
+    started = time.monotonic()
+    deadline = started + settings.ENGINE_FOLLOW_ON_SECONDS
+    limit_at = started + dispatch.soft_limit(lease_seconds) if lease_seconds else None
     first = None
     step: tuple[int, int | None] | None = (step_run_id, lease_seconds)
     while step is not None:
-        keeper = KeepOne(dispatch.current(), deadline)
+        keeper = KeepOne(dispatch.current(), deadline, limit_at)
         try:
             with dispatch.use(keeper):
                 outcome = execute_step(*step)

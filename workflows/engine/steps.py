@@ -11,15 +11,17 @@ re-queued by the sweep) is dropped.
 import logging
 import random
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from workflows.engine import graph, llm, retrieval, sql, state
+from workflows.engine import graph, lease, llm, retrieval, sql, state
 from workflows.engine.budget import check_budget
 from workflows.engine.dispatch import Wakeup, new_task_id
 from workflows.engine.events import Outbox
@@ -35,6 +37,9 @@ from workflows.templating import (
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 120
+# A lost database connection is reopened this many times, pausing longer each time.
+RECONNECT_ATTEMPTS = 5
+RECONNECT_PAUSE_SECONDS = 0.5
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 
 
@@ -61,18 +66,19 @@ def step_spec(definition: dict, key: str) -> dict:
 def execute_step(step_run_id: int, lease_seconds: int | None = None) -> str:
     """Run one queued StepRun; returns what happened (for logs and tests).
 
-    `lease_seconds` (the step's timeout, carried by its message) lets the claim be the first
-    query; without it one more query reads it."""
-    if lease_seconds is None:
-        lease_seconds = sql.timeout_of(step_run_id)
-        if lease_seconds is None:
-            return "not-queued"
+    `lease_seconds` (the step's timeout, carried by its message for the task's time limits)
+    is not needed here: the claim takes a short lease that this process's heartbeat renews
+    while the step runs (engine/lease.py)."""
     now = timezone.now()
-    lease = now + timedelta(seconds=lease_seconds + settings.ENGINE_LEASE_GRACE_SECONDS)
-    step_run = sql.claim(step_run_id, now=now, lease=lease)
+    step_run = reconnecting(sql.claim, step_run_id, now=now, lease=lease.lease_until(now))
     if step_run is None:
         return "not-queued"  # done, cancelled, or another delivery has it
-    run, budget, documents = sql.load_context(step_run.run_id, step_run.context_keys)
+    with lease.kept(step_run):
+        return _execute_claimed(step_run, now)
+
+
+def _execute_claimed(step_run: StepRun, now) -> str:
+    run, budget, documents = reconnecting(sql.load_context, step_run.run_id, step_run.context_keys)
     step_run.run = run
     spec = step_spec(run.definition, step_run.key)
     outbox = Outbox(run)
@@ -91,6 +97,12 @@ def execute_step(step_run_id: int, lease_seconds: int | None = None) -> str:
             outcome = _perform(run, step_run, spec, upstream, budget, documents)
         except StepError as exc:
             error = exc
+        except SoftTimeLimitExceeded:
+            # The step's own timeout (the task's soft time limit, engine/dispatch.py). It may
+            # have interrupted a query: the connection's state is unknown, so open a new one.
+            connection.close()
+            message = f"The step ran longer than its timeout ({step_run.timeout_seconds} s)."
+            error = TransientStepError(message, code="step_timeout")
         except (DatabaseError, ConnectionError, TimeoutError) as exc:
             logger.warning("step hit an infrastructure error", exc_info=True)
             error = TransientStepError(str(exc) or type(exc).__name__, code="infrastructure")
@@ -98,8 +110,24 @@ def execute_step(step_run_id: int, lease_seconds: int | None = None) -> str:
             logger.exception("step failed unexpectedly", extra={"step_run": step_run.pk})
             error = PermanentStepError(f"{type(exc).__name__}: {exc}", code="internal_error")
     if error is not None:
-        return _fail_or_retry(run, step_run, spec, upstream, error, usage)
-    return _record(run, step_run, upstream, outcome, usage)
+        return reconnecting(_fail_or_retry, run, step_run, spec, upstream, error, usage)
+    return reconnecting(_record, run, step_run, upstream, outcome, usage)
+
+
+def reconnecting(write, *args, **kwargs):
+    """Call `write` (one query or one transaction), again on a fresh connection if the
+    database connection was lost (a restarted server, a terminated backend): the step's work
+    is not thrown away, nor an attempt spent, for a connection that can be reopened."""
+    for attempt in range(RECONNECT_ATTEMPTS):
+        try:
+            return write(*args, **kwargs)
+        except (OperationalError, InterfaceError):
+            if attempt == RECONNECT_ATTEMPTS - 1 or connection.in_atomic_block:
+                raise
+            logger.warning("database connection lost; reconnecting", exc_info=True)
+            connection.close()
+            time.sleep(RECONNECT_PAUSE_SECONDS * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def _render(source: str, context: dict, what: str) -> str:

@@ -1,15 +1,21 @@
 """The lease sweep (the `maintenance.sweep_step_leases` task type, on the beat schedule every
 ENGINE_SWEEP_SECONDS): the engine's recovery path.
 
-A running step whose lease expired lost its worker (killed, out of memory, host gone): it is
-queued again, or failed if it has used all its attempts. A step queued long ago that no worker
-has claimed lost its message (broker restarted before it was written): it is sent again. A
-duplicate message is harmless, because claims are conditional.
+A running step whose lease expired lost its worker (killed, out of memory, host gone; a live
+worker renews its leases, engine/lease.py): it is queued again, or failed if it has used all
+its attempts. Queued steps whose message was lost are sent again:
+- every queued step, when the broker's Redis lost its data (restarted empty): a marker key
+  that only an empty Redis lacks says so, at the first sweep after the restart;
+- a step whose message could not be sent (broker down) is marked stale at once
+  (engine/dispatch.py), so the first sweep once the broker is back sends it;
+- any other queued step nobody claimed for ENGINE_STALE_QUEUED_SECONDS.
+A duplicate message is harmless, because claims are conditional: a step never runs twice.
 """
 
 import logging
 from datetime import timedelta
 
+import redis
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -53,7 +59,8 @@ def sweep_leases() -> dict:
                         ]
                     )
                     outbox.step(run, row, "retrying")
-                    outbox.wake([Wakeup(row.pk, row.task_id, state.queue_for(run))])
+                    queue = state.queue_for(run)
+                    outbox.wake([Wakeup(row.pk, row.task_id, queue, 0, row.timeout_seconds)])
                     requeued += 1
                 else:
                     row.status = StepStatus.FAILED
@@ -78,19 +85,44 @@ def sweep_leases() -> dict:
                     )
                     failed += 1
             outbox.flush_on_commit()
-    stale_before = now - timedelta(seconds=settings.ENGINE_STALE_QUEUED_SECONDS)
-    stale = StepRun.objects.filter(
-        status=StepStatus.QUEUED, queued_at__lt=stale_before
-    ).select_related("run")
-    for row in stale:
+    queued = StepRun.objects.filter(status=StepStatus.QUEUED)
+    if not broker_restarted():
+        stale_before = now - timedelta(seconds=settings.ENGINE_STALE_QUEUED_SECONDS)
+        # A retry's queued_at is when it is due: its message waits in the broker until then.
+        queued = queued.filter(queued_at__lt=stale_before)
+    for row in queued.select_related("run"):
         task_id = new_task_id()
+        due = max(row.queued_at or now, now)  # a retry keeps its backoff
         # Conditional: a worker may claim it meanwhile; then there is nothing to resend.
         if StepRun.objects.filter(pk=row.pk, status=StepStatus.QUEUED).update(
-            queued_at=now, task_id=task_id
+            queued_at=due, task_id=task_id
         ):
+            countdown = (due - now).total_seconds()
+            queue = state.queue_for(row.run)
+            wakeup = Wakeup(row.pk, task_id, queue, countdown, row.timeout_seconds)
             with transaction.atomic():
-                send_on_commit([Wakeup(row.pk, task_id, state.queue_for(row.run))])
+                send_on_commit([wakeup])
             resent += 1
     if requeued or failed or resent:
         logger.info("lease sweep", extra={"requeued": requeued, "failed": failed, "resent": resent})
     return {"requeued": requeued, "failed": failed, "resent": resent}
+
+
+BROKER_MARKER = "docchain:engine:broker-alive"
+
+
+def broker_restarted() -> bool:
+    """True once after the broker's Redis lost its data: the marker is set if missing, and
+    only a Redis that lost its data (or a first sweep ever) lacks it. False for a broker that
+    is not Redis, or that does not answer (its messages are not lost yet)."""
+    url = settings.CELERY_BROKER_URL
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        return False
+    client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        return bool(client.set(BROKER_MARKER, "1", nx=True))
+    except redis.RedisError:
+        logger.warning("lease sweep: the broker does not answer", exc_info=True)
+        return False
+    finally:
+        client.close()

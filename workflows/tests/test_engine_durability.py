@@ -17,8 +17,13 @@ from workflows.tests.engine_support import chain, make_workflow, wait_for_run
 
 pytestmark = pytest.mark.integration
 
-# Short leases so the sweep may act within the test: lease = step timeout (1 s) + grace (0).
-WORKER_ENV = {"ENGINE_LEASE_GRACE_SECONDS": "0"}
+# Short leases so the sweep may act within the test: a 2 s lease, renewed every 0.5 s up to
+# the step's timeout (1 s) + grace (0).
+WORKER_ENV = {
+    "ENGINE_LEASE_GRACE_SECONDS": "0",
+    "ENGINE_LEASE_SECONDS": "2",
+    "ENGINE_HEARTBEAT_SECONDS": "0.5",
+}
 
 
 def _raw_connection():

@@ -16,6 +16,15 @@ from workflows.tests.engine_support import chain, make_workflow
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def broker_has_been_up():
+    """The broker kept its data: only stale steps are resent (test_engine_recovery.py covers
+    a broker that restarted empty)."""
+    from workflows.engine.sweep import broker_restarted
+
+    broker_restarted()  # sets the marker if this Redis database lacks it
+
+
 def test_migrate_installs_the_sweep_as_a_maintenance_beat_job(settings):
     task = PeriodicTask.objects.get(name="maintenance.sweep_step_leases (default schedule)")
     assert task.task == "tasks.run_periodic" and task.enabled

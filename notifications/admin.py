@@ -1,0 +1,99 @@
+from django.contrib import admin, messages
+
+from notifications import services
+from notifications.errors import DeliveryNotRetryable
+from notifications.models import (
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    InboxItem,
+    Notification,
+    NotificationTemplate,
+    Preference,
+    Rule,
+)
+
+
+@admin.register(Channel)
+class ChannelAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "workspace", "is_active", "rate_limit_per_minute", "created_at"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["name"]
+    exclude = ["secret"]  # secrets are set through the API; never shown
+
+
+@admin.register(NotificationTemplate)
+class TemplateAdmin(admin.ModelAdmin):
+    list_display = ["key", "channel", "workspace", "updated_at"]
+    list_filter = ["channel"]
+    search_fields = ["key", "subject"]
+
+    def save_model(self, request, obj, form, change):
+        from notifications import templating
+
+        for source in (obj.subject, obj.body, obj.html_body):
+            templating.check(source)
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Rule)
+class RuleAdmin(admin.ModelAdmin):
+    list_display = ["name", "event", "channel_kind", "workspace", "is_active"]
+    list_filter = ["event", "channel_kind", "is_active"]
+    search_fields = ["name"]
+
+
+class DeliveryInline(admin.TabularInline):
+    model = Delivery
+    extra = 0
+    can_delete = False
+    fields = ["channel_kind", "recipient", "status", "attempts", "provider_status", "error"]
+    readonly_fields = fields
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["id", "channel_kind", "subject", "event", "priority", "workspace", "created_at"]
+    list_filter = ["channel_kind", "event", "priority"]
+    search_fields = ["subject", "message"]
+    inlines = [DeliveryInline]
+    readonly_fields = [f.name for f in Notification._meta.fields]
+
+
+@admin.action(description="Retry the selected failed deliveries")
+def retry_deliveries(modeladmin, request, queryset):
+    retried = 0
+    for delivery in queryset.filter(status=DeliveryStatus.FAILED).select_related("notification"):
+        try:
+            services.retry_delivery(actor=None, delivery=delivery)
+            retried += 1
+        except DeliveryNotRetryable:
+            continue
+    modeladmin.message_user(request, f"{retried} deliveries queued again.", messages.SUCCESS)
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "channel_kind",
+        "recipient",
+        "status",
+        "attempts",
+        "provider_status",
+        "created_at",
+    ]
+    list_filter = ["status", "channel_kind"]
+    search_fields = ["recipient", "error"]
+    actions = [retry_deliveries]
+    readonly_fields = [f.name for f in Delivery._meta.fields]
+
+
+@admin.register(Preference)
+class PreferenceAdmin(admin.ModelAdmin):
+    list_display = ["user", "timezone", "quiet_hours_start", "quiet_hours_end"]
+
+
+@admin.register(InboxItem)
+class InboxItemAdmin(admin.ModelAdmin):
+    list_display = ["user", "subject", "workspace", "read_at", "created_at"]

@@ -1,0 +1,401 @@
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.scoping import Actor, workspaces_for
+from config.api.viewsets import WorkspaceField
+from notifications import recipients as recipient_rules
+from notifications import templating
+from notifications.defaults import DEFAULT_TEMPLATES
+from notifications.errors import BulkInvalid, InvalidNotification
+from notifications.models import (
+    TEMPLATE_CHANNEL_CHOICES,
+    Channel,
+    ChannelKind,
+    Delivery,
+    EventType,
+    InboxItem,
+    Notification,
+    NotificationTemplate,
+    Preference,
+    Priority,
+    Rule,
+)
+from notifications.secrets import masked, read_secret
+from workflows.models import Workflow
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    channel = serializers.CharField(source="channel_kind", read_only=True)
+
+    class Meta:
+        model = Delivery
+        fields = [
+            "id",
+            "notification",
+            "workspace",
+            "channel",
+            "recipient",
+            "user",
+            "status",
+            "attempts",
+            "max_attempts",
+            "next_attempt_at",
+            "provider_status",
+            "provider_response",
+            "provider_message_id",
+            "error_code",
+            "error",
+            "created_at",
+            "sending_at",
+            "sent_at",
+            "failed_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    channel = serializers.CharField(source="channel_kind", read_only=True)
+    deliveries = DeliverySerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Notification
+        fields = [
+            "id",
+            "workspace",
+            "channel",
+            "channel_id",
+            "event",
+            "rule",
+            "template_key",
+            "subject",
+            "message",
+            "priority",
+            "idempotency_key",
+            "created_by",
+            "created_at",
+            "deliveries",
+        ]
+        read_only_fields = fields
+
+
+class SendItemSerializer(serializers.Serializer):
+    """The brief's body (`channel`, `recipient`, `subject`, `message`), and more."""
+
+    channel = serializers.ChoiceField(choices=ChannelKind.choices, required=False)
+    channel_id = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    recipient = serializers.CharField(required=False, max_length=500)
+    recipients = serializers.ListField(
+        child=serializers.CharField(max_length=500),
+        required=False,
+        max_length=settings.NOTIFICATIONS_MAX_RECIPIENTS,
+    )
+    subject = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
+    message = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=settings.NOTIFICATIONS_MAX_MESSAGE_CHARS,
+    )
+    template = serializers.SlugField(required=False, max_length=100)
+    context = serializers.DictField(required=False)
+    data = serializers.DictField(required=False, help_text='Links and ids, e.g. {"url": ...}')
+    priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.NORMAL)
+    idempotency_key = serializers.CharField(required=False, max_length=200)
+
+    def validate(self, attrs):
+        if not attrs.get("channel") and not attrs.get("channel_id"):
+            raise serializers.ValidationError({"channel": ["A channel or channel_id is required."]})
+        if not attrs.get("template") and not attrs.get("message"):
+            raise serializers.ValidationError({"message": ["A message or a template is required."]})
+        return attrs
+
+    @staticmethod
+    def service_fields(attrs: dict) -> dict:
+        attrs = dict(attrs)
+        attrs.pop("workspace", None)
+        recipients = ([attrs.pop("recipient")] if attrs.get("recipient") else []) + attrs.pop(
+            "recipients", []
+        )
+        attrs.pop("recipient", None)
+        return {**attrs, "recipients": recipients}
+
+
+class SendSerializer(SendItemSerializer):
+    workspace = WorkspaceField()
+
+
+class BulkSendSerializer(serializers.Serializer):
+    workspace = WorkspaceField()
+    notifications = serializers.ListField(
+        child=serializers.DictField(),
+        min_length=1,
+        help_text="Items shaped like /send's body (without workspace).",
+    )
+
+    def validate_notifications(self, items):
+        limit = settings.NOTIFICATIONS_BULK_LIMIT
+        if len(items) > limit:
+            raise InvalidNotification(
+                f"At most {limit} notifications per bulk request.",
+                code="bulk_limit_exceeded",
+                details={"limit": limit, "count": len(items)},
+            )
+        clean = []
+        for index, item in enumerate(items):
+            one = SendItemSerializer(data=item, context=self.context)
+            if not one.is_valid():
+                field, problems = next(iter(one.errors.items()))
+                first = problems[0] if isinstance(problems, list) and problems else problems
+                raise BulkInvalid(
+                    f"Item {index}: {field}: {first}",
+                    details={"index": index, "errors": one.errors},
+                )
+            clean.append(SendItemSerializer.service_fields(one.validated_data))
+        return clean
+
+
+class ChannelSerializer(serializers.ModelSerializer):
+    secrets = serializers.SerializerMethodField(help_text="Masked: the last characters only.")
+
+    class Meta:
+        model = Channel
+        fields = [
+            "id",
+            "workspace",
+            "kind",
+            "name",
+            "config",
+            "secrets",
+            "is_active",
+            "rate_limit_per_minute",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.DictField(child=serializers.CharField()))
+    def get_secrets(self, channel) -> dict:
+        return {name: masked(str(value)) for name, value in read_secret(channel).items()}
+
+
+class ChannelCreatedSerializer(ChannelSerializer):
+    secrets_shown_once = serializers.SerializerMethodField(
+        help_text="Generated secrets (a webhook's signing secret): shown in this answer only."
+    )
+
+    class Meta(ChannelSerializer.Meta):
+        fields = [*ChannelSerializer.Meta.fields, "secrets_shown_once"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.DictField(child=serializers.CharField()))
+    def get_secrets_shown_once(self, channel) -> dict:
+        return getattr(channel, "shown_once", {})
+
+
+class ChannelWriteSerializer(serializers.Serializer):
+    workspace = WorkspaceField()
+    kind = serializers.ChoiceField(choices=ChannelKind.choices)
+    name = serializers.CharField(max_length=120)
+    config = serializers.DictField(required=False, default=dict)
+    secrets = serializers.DictField(
+        child=serializers.CharField(max_length=2000),
+        required=False,
+        default=dict,
+        write_only=True,
+    )
+    is_active = serializers.BooleanField(default=True)
+    rate_limit_per_minute = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=100000
+    )
+
+
+class ChannelUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120, required=False)
+    config = serializers.DictField(required=False)
+    secrets = serializers.DictField(
+        child=serializers.CharField(max_length=2000), required=False, write_only=True
+    )
+    is_active = serializers.BooleanField(required=False)
+    rate_limit_per_minute = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=100000
+    )
+    rotate_secret = serializers.BooleanField(
+        required=False, default=False, help_text="A webhook's new signing secret, shown once."
+    )
+
+
+def _check_template_field(value: str) -> str:
+    templating.check(value)
+    return value
+
+
+class TemplateSerializer(serializers.ModelSerializer):
+    workspace = WorkspaceField()
+    channel = serializers.ChoiceField(
+        choices=TEMPLATE_CHANNEL_CHOICES, default=NotificationTemplate.ANY
+    )
+
+    class Meta:
+        model = NotificationTemplate
+        fields = [
+            "id",
+            "workspace",
+            "key",
+            "channel",
+            "subject",
+            "body",
+            "html_body",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+    validate_subject = staticmethod(_check_template_field)
+    validate_body = staticmethod(_check_template_field)
+    validate_html_body = staticmethod(_check_template_field)
+
+    def validate(self, attrs):
+        if self.instance is not None:
+            attrs.pop("workspace", None)  # a template stays in its workspace
+        workspace = attrs.get("workspace") or getattr(self.instance, "workspace", None)
+        key = attrs.get("key", getattr(self.instance, "key", None))
+        channel = attrs.get("channel", getattr(self.instance, "channel", None))
+        clash = NotificationTemplate.objects.filter(workspace=workspace, key=key, channel=channel)
+        if self.instance is not None:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise serializers.ValidationError(
+                {"key": [f"A template {key!r} for {channel} already exists in the workspace."]}
+            )
+        return attrs
+
+
+class RuleSerializer(serializers.ModelSerializer):
+    workspace = WorkspaceField()
+    channel = serializers.PrimaryKeyRelatedField(
+        queryset=Channel.objects.all(), required=False, allow_null=True
+    )
+    channel_kind = serializers.ChoiceField(choices=ChannelKind.choices, required=False)
+    workflow = serializers.PrimaryKeyRelatedField(
+        queryset=Workflow.objects.all(), required=False, allow_null=True
+    )
+    recipients = serializers.ListField(
+        child=serializers.CharField(max_length=500), required=False, default=list, max_length=100
+    )
+
+    class Meta:
+        model = Rule
+        fields = [
+            "id",
+            "workspace",
+            "name",
+            "event",
+            "channel",
+            "channel_kind",
+            "recipients",
+            "template",
+            "priority",
+            "workflow",
+            "is_active",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+    def _reachable(self):
+        return workspaces_for(Actor.from_request(self.context["request"]))
+
+    def validate(self, attrs):
+        instance = self.instance
+        if instance is not None:
+            attrs.pop("workspace", None)  # a rule stays in its workspace
+        workspace = attrs.get("workspace") or getattr(instance, "workspace", None)
+        channel = attrs.get("channel", getattr(instance, "channel", None))
+        if channel is not None:
+            if channel.workspace_id != workspace.pk:
+                raise serializers.ValidationError(
+                    {"channel": ["No channel with that id in the workspace."]}
+                )
+            if attrs.get("channel_kind") and attrs["channel_kind"] != channel.kind:
+                raise serializers.ValidationError(
+                    {"channel_kind": [f"The channel is a {channel.kind} channel."]}
+                )
+            attrs["channel_kind"] = channel.kind
+        kind = attrs.get("channel_kind", getattr(instance, "channel_kind", None))
+        if not kind:
+            raise serializers.ValidationError(
+                {"channel_kind": ["A channel or channel_kind is required."]}
+            )
+        workflow = attrs.get("workflow", getattr(instance, "workflow", None))
+        if workflow is not None and workflow.workspace_id != workspace.pk:
+            raise serializers.ValidationError(
+                {"workflow": ["No workflow with that id in the workspace."]}
+            )
+        template = attrs.get("template", getattr(instance, "template", ""))
+        if (
+            template
+            and template not in DEFAULT_TEMPLATES
+            and not NotificationTemplate.objects.filter(workspace=workspace, key=template).exists()
+        ):
+            raise serializers.ValidationError({"template": [f"No template named {template!r}."]})
+        for value in attrs.get("recipients", []):
+            if recipient_rules.user_reference(value, workspace.pk) is None:
+                recipient_rules.check_raw(kind, value, has_channel=channel is not None)
+        return attrs
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise serializers.ValidationError(f"{value!r} is not a time zone name.") from None
+    return value
+
+
+class PreferenceSerializer(serializers.ModelSerializer):
+    channels_by_event = serializers.DictField(
+        child=serializers.ListField(child=serializers.ChoiceField(choices=ChannelKind.choices)),
+        required=False,
+        help_text='Event type (or "default") -> the channels that may reach you for it.',
+    )
+    timezone = serializers.CharField(max_length=64, required=False, validators=[_zone])
+    phone = serializers.RegexField(
+        recipient_rules.PHONE.pattern, required=False, allow_blank=True, max_length=20
+    )
+    # null until the preferences are first saved
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Preference
+        fields = [
+            "channels_by_event",
+            "quiet_hours_start",
+            "quiet_hours_end",
+            "timezone",
+            "phone",
+            "updated_at",
+        ]
+        read_only_fields = ["updated_at"]
+
+    def validate_channels_by_event(self, value):
+        allowed = {*EventType.values, "default"}
+        unknown = sorted(set(value) - allowed)
+        if unknown:
+            raise serializers.ValidationError(f"Unknown event types: {', '.join(unknown)}.")
+        return value
+
+
+class InboxItemSerializer(serializers.ModelSerializer):
+    read = serializers.SerializerMethodField()
+
+    class Meta:
+        model = InboxItem
+        fields = ["id", "workspace", "subject", "message", "data", "read", "read_at", "created_at"]
+        read_only_fields = fields
+
+    def get_read(self, item) -> bool:
+        return item.read_at is not None

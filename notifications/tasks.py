@@ -1,0 +1,11 @@
+"""Celery tasks of notifications: thin wrappers with stable names, safe to run twice (a
+delivery is claimed by a conditional update)."""
+
+from celery import shared_task
+
+from notifications import runner
+
+
+@shared_task(name="notifications.deliver", ignore_result=True, acks_late=True)
+def deliver(delivery_id: str) -> str:
+    return runner.deliver(delivery_id)
