@@ -22,7 +22,8 @@ COPY --chown=docchain:docchain . .
 RUN SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(50))') \
     ENCRYPTION_KEY=$(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') \
     python manage.py collectstatic --noinput --verbosity 0 \
-    && mkdir -p var && chown -R docchain:docchain var
+    && mkdir -p var /var/lib/docchain/prometheus \
+    && chown -R docchain:docchain var /var/lib/docchain
 
 USER docchain
 EXPOSE 8000

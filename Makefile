@@ -24,7 +24,8 @@ run: migrate
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py bootstrap_demo --port $(PORT)
 	$(BIN)/python manage.py load_examples
-	PATH="$(BIN):$$PATH" $(BIN)/honcho start --procfile Procfile --port $(PORT)
+	@rm -rf var/prometheus && mkdir -p var/prometheus  # /metrics adds up web and worker
+	PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/prometheus PATH="$(BIN):$$PATH" $(BIN)/honcho start --procfile Procfile --port $(PORT)
 
 test: install
 	@mkdir -p var

@@ -8,6 +8,9 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from accounts import policies, sessions
 from accounts.errors import SessionEnded
 from accounts.models import ApiKey, Membership
+from audit.events import SecurityEventKind
+from audit.models import SecurityEvent
+from audit.services import record_security_event
 from config.client_ip import client_ip
 
 API_KEY_KEYWORD = "Api-Key"
@@ -44,9 +47,29 @@ def authenticate_api_key(raw_key: str, *, ip: str | None = None) -> ApiKey:
         (now - api_key.last_used_at).total_seconds() >= LAST_USED_RESOLUTION_SECONDS
     )
     if stale or api_key.last_used_ip != ip:
+        moved = bool(ip) and api_key.last_used_ip != ip
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now, last_used_ip=ip)
+        if moved:
+            _note_new_ip(api_key, ip, first=api_key.last_used_ip is None)
         api_key.last_used_at, api_key.last_used_ip = now, ip
     return api_key
+
+
+def _note_new_ip(api_key: ApiKey, ip: str, *, first: bool) -> None:
+    """A key used from an address it never used before is a security event: the first one
+    (info: the key's history of addresses starts) and every later one (a warning and an
+    alert, rule `api_key_new_ip`)."""
+    seen = SecurityEvent.objects.filter(
+        kind=SecurityEventKind.APIKEY_USED_NEW_IP, details__prefix=api_key.prefix, details__ip=ip
+    ).exists()
+    if not seen:
+        record_security_event(
+            SecurityEventKind.APIKEY_USED_NEW_IP,
+            actor=api_key.created_by,
+            workspace=api_key.workspace_id,
+            severity="info" if first else None,
+            details={"prefix": api_key.prefix, "name": api_key.name, "ip": ip, "first_use": first},
+        )
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):

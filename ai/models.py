@@ -83,3 +83,16 @@ class WorkspaceProviderKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} key of workspace {self.workspace_id}"
+
+
+class WorkspaceCacheSettings(models.Model):
+    """A workspace's own AI reply cache TTL (None: AI_CACHE_TTL; 0: no caching)."""
+
+    workspace = models.OneToOneField(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="ai_cache_settings"
+    )
+    ttl_seconds = models.PositiveIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"AI cache settings of {self.workspace_id}"

@@ -41,6 +41,11 @@ def _clean(row: dict) -> dict:
     return {k: float(v) if isinstance(v, Decimal) else v for k, v in row.items()}
 
 
+def usage_totals_of(rows: QuerySet[UsageRecord]) -> dict:
+    """The totals of an already-scoped and filtered queryset, in one query."""
+    return _clean(rows.order_by().aggregate(**_AGGREGATES))
+
+
 def usage_summary(rows: QuerySet[UsageRecord]) -> dict:
     """Totals, by model and by day (UTC) for an already-scoped and filtered queryset."""
     rows = rows.order_by()
@@ -82,3 +87,8 @@ def provider_keys_of(workspace_id: int) -> list[dict]:
         }
         for provider in BringYourOwnProvider.values
     ]
+
+
+def usage_in_workspaces(workspace_ids) -> QuerySet[UsageRecord]:
+    """For analytics, whose window has already checked the workspace ids."""
+    return UsageRecord.objects.filter(workspace_id__in=list(workspace_ids)).order_by()

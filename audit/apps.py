@@ -7,3 +7,7 @@ class AuditConfig(AppConfig):
 
     def ready(self) -> None:
         from audit import receivers  # noqa: F401 - Django's auth signals become security events
+        from audit.registrations import add_history_to_admin, register_all
+
+        register_all()
+        add_history_to_admin()

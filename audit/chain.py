@@ -79,7 +79,7 @@ def link(row) -> None:
     head = ChainHead.objects.filter(chain=row.chain).values_list("seq", "hash").first()
     seq, prev_hash = head if head else (0, GENESIS)
     row.seq, row.prev_hash = seq + 1, prev_hash
-    _normalize_json_fields(row)
+    _normalize_fields(row)
     row.hash = row_hash(prev_hash, row.canonical())
     if head:
         ChainHead.objects.filter(chain=row.chain).update(seq=row.seq, hash=row.hash)
@@ -87,12 +87,19 @@ def link(row) -> None:
         ChainHead.objects.create(chain=row.chain, seq=row.seq, hash=row.hash)
 
 
-def _normalize_json_fields(row) -> None:
+def _normalize_fields(row) -> None:
+    """Give each field the value it will have when read back (an int object_pk is stored as
+    text, JSON loses tuples and Decimals), so the hash is of what the database keeps."""
     for field in row._meta.concrete_fields:
+        if field.primary_key or field.is_relation:
+            continue
+        value = getattr(row, field.attname)
+        if value is None:
+            continue
         if field.get_internal_type() == "JSONField":
-            value = getattr(row, field.attname)
-            if value is not None:
-                setattr(row, field.attname, json_round_trip(value))
+            setattr(row, field.attname, json_round_trip(value))
+        else:
+            setattr(row, field.attname, field.to_python(value))
 
 
 # --- Checkpoints (retention) -----------------------------------------------------------------

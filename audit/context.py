@@ -10,7 +10,7 @@ runs before the view) saw an anonymous one. Celery jobs that act for someone use
 import contextlib
 from contextvars import ContextVar
 
-from auditlog.context import set_actor
+from auditlog.context import auditlog_value, set_actor
 from django.contrib.auth import get_user_model
 
 from config.client_ip import client_ip
@@ -43,14 +43,31 @@ class AuditContextMiddleware:
             _current_request.reset(token)
 
 
+_acting_user: ContextVar = ContextVar("audit_acting_user", default=None)
+
+
+def acting_user():
+    """The user `acting_for` names here, or None."""
+    return _acting_user.get()
+
+
 @contextlib.contextmanager
 def acting_for(user, *, remote_addr: str | None = None):
     """Audit rows written inside name `user` (a User or a user id) as their actor: for Celery
-    jobs and commands that act for someone."""
+    jobs and commands that act for someone. Wraps auditlog's `set_actor`, and puts its
+    context back afterwards (auditlog leaves its value behind, which a later job in the same
+    thread would otherwise inherit)."""
     if user is not None and not isinstance(user, get_user_model()):
         user = get_user_model()._default_manager.filter(pk=user).first()
-    with set_actor(user, remote_addr=remote_addr):
-        yield
+    previous = auditlog_value.get(None)
+    token = _acting_user.set(user)
+    try:
+        with set_actor(user, remote_addr=remote_addr):
+            yield
+    finally:
+        _acting_user.reset(token)
+        # No "unset" without auditlog's token: a context no receiver answers to instead.
+        auditlog_value.set(previous if previous is not None else {"signal_duid": None})
 
 
 def request_remote_addr() -> str | None:

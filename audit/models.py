@@ -8,6 +8,7 @@ per workspace, one per user for account events without a workspace.
 
 from auditlog.models import AbstractLogEntry, LogEntryManager
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.utils import timezone
@@ -56,15 +57,32 @@ class AuditLogEntryManager(LogEntryManager):
     """auditlog's manager, filling in the workspace of the object logged."""
 
     def log_create(self, instance, force_log: bool = False, **kwargs):
-        from audit.registry import workspace_id_of
+        from audit.registry import options_for, workspace_id_of
 
+        if not settings.AUDIT_ENABLED:
+            return None
+
+        options = options_for(instance)
         kwargs.setdefault("workspace_id", workspace_id_of(instance))
+        if options.object_pk is not None:
+            kwargs["object_pk"] = str(options.object_pk(instance))
+        if (
+            options.changes_on_create is not None
+            and kwargs.get("action") == self.model.Action.CREATE
+        ):
+            kwargs["changes"] = options.changes_on_create(instance)
         return super().log_create(instance, force_log=force_log, **kwargs)
 
     def log_m2m_changes(self, changed_queryset, instance, operation, field_name, **kwargs):
-        from audit.registry import workspace_id_of
+        from audit.registry import options_for, workspace_id_of
 
+        if not settings.AUDIT_ENABLED:
+            return None
+
+        options = options_for(instance)
         kwargs.setdefault("workspace_id", workspace_id_of(instance))
+        if options.object_pk is not None:
+            kwargs["object_pk"] = str(options.object_pk(instance))
         return super().log_m2m_changes(changed_queryset, instance, operation, field_name, **kwargs)
 
 
@@ -79,6 +97,16 @@ class AuditLogEntry(ChainLink, AbstractLogEntry):
         on_delete=models.DO_NOTHING,  # the log outlives what it describes
         db_constraint=False,
         related_name="+",
+    )
+    # auditlog's actor is SET_NULL: deleting a user would rewrite hashed rows. Ours is kept.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        blank=True,
+        null=True,
+        related_name="+",
+        verbose_name="actor",
     )
 
     objects = AuditLogEntryManager()
@@ -99,11 +127,15 @@ class AuditLogEntry(ChainLink, AbstractLogEntry):
         return super().__str__()
 
     def save(self, *args, **kwargs):
-        if self._state.adding:
-            # The chain's lock is a transaction lock: hold it in (at least) a savepoint.
-            with transaction.atomic(using=kwargs.get("using")):
-                return super().save(*args, **kwargs)
-        return super().save(*args, **kwargs)
+        if not self._state.adding:
+            return super().save(*args, **kwargs)
+        # The chain's lock is a transaction lock: hold it in (at least) a savepoint.
+        with transaction.atomic(using=kwargs.get("using")):
+            super().save(*args, **kwargs)
+        if self.action == self.Action.DELETE:
+            from audit.rules import on_change_safely
+
+            on_change_safely(self)
 
     def _save_table(self, raw=False, cls=None, force_insert=False, *args, **kwargs):
         # Linked here, after pre_save: auditlog's `set_actor` context fills the actor and the
@@ -119,9 +151,19 @@ class AuditLogEntry(ChainLink, AbstractLogEntry):
                     self.actor, self.actor_email = user, getattr(user, "email", None)
                     self.remote_addr = self.remote_addr or request_remote_addr()
             if not self.chain:
-                self.chain = chain.chain_for(workspace_id=self.workspace_id, user_id=self.actor_id)
+                self.chain = chain.chain_for(
+                    workspace_id=self.workspace_id, user_id=self.actor_id or self._subject_user()
+                )
             chain.link(self)
         return super()._save_table(raw, cls, force_insert, *args, **kwargs)
+
+    def _subject_user(self) -> int | None:
+        """A change to a user account with no one signed in (registration): that user's
+        chain, not the anonymous one."""
+        content_type = ContentType.objects.get_for_id(self.content_type_id)
+        if content_type.model_class() is get_user_model() and self.object_id:
+            return self.object_id
+        return None
 
     def canonical(self) -> dict:
         content_type = ContentType.objects.get_for_id(self.content_type_id)  # cached

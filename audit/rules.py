@@ -91,18 +91,19 @@ def credential_stuffing(event: SecurityEvent, count: int) -> None:
 
 
 def api_key_new_ip(event: SecurityEvent, count: int) -> None:
-    if event.kind != K.APIKEY_USED_NEW_IP:
+    if event.kind != K.APIKEY_USED_NEW_IP or event.details.get("first_use"):
         return
     prefix = event.details.get("prefix", "")
+    ip = event.details.get("ip") or event.ip  # the key's address (a WebSocket has no request)
     raise_alert(
         rule="api_key_new_ip",
         severity=Severity.WARNING,
-        title=f"API key {prefix} used from a new IP {event.ip}",
-        dedup_key=f"api_key_new_ip:{prefix}:{event.ip}",
-        evidence={"prefix": prefix, "ip": event.ip, "event_id": event.pk},
+        title=f"API key {prefix} used from a new IP {ip}",
+        dedup_key=f"api_key_new_ip:{prefix}:{ip}",
+        evidence={"prefix": prefix, "ip": ip, "event_id": event.pk},
         user_id=event.user_id,
         workspace_id=event.workspace_id,
-        ip=event.ip,
+        ip=ip,
         at=event.created_at,
     )
 
@@ -192,6 +193,19 @@ EVENT_RULES = (
 def evaluate(event: SecurityEvent, *, count: int = 1) -> None:
     for rule in EVENT_RULES:
         rule(event, count)
+
+
+def on_change_safely(entry: AuditLogEntry) -> None:
+    """`on_change`, never failing the change it watches."""
+    import logging
+
+    from django.db import transaction
+
+    try:
+        with transaction.atomic():
+            on_change(entry)
+    except Exception:
+        logging.getLogger(__name__).exception("audit: change rules failed")
 
 
 def on_change(entry: AuditLogEntry) -> None:

@@ -9,7 +9,6 @@ import logging
 import time
 
 import structlog
-from auditlog.context import auditlog_value
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -19,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit import chain
-from audit.context import current_request
+from audit.context import acting_user, current_request, current_user, request_remote_addr
 from audit.events import (
     DEFAULT_SEVERITY,
     HIGH_VOLUME_KINDS,
@@ -205,12 +204,9 @@ def record_change(
     change it describes rolls back with it rather than going unaudited."""
     if not settings.AUDIT_ENABLED:
         return None
-    if actor is None:
-        context = auditlog_value.get(None) or {}
-        actor = context.get("actor")
-        remote_addr = context.get("remote_addr")
-    else:
-        remote_addr = None
+    if actor is None:  # a job acting for someone, else the request's user, else the system
+        actor = acting_user() or current_user()
+    remote_addr = request_remote_addr()
     content_type = ContentType.objects.get_for_model(apps.get_model(model))
     entry = AuditLogEntry(
         content_type=content_type,
@@ -228,3 +224,70 @@ def record_change(
     entry.chain = chain.chain_for(workspace_id=entry.workspace_id, user_id=entry.actor_id)
     entry.save(force_insert=True)
     return entry
+
+
+def can_manage_alert(user, alert) -> bool:
+    """Owners and admins of the alert's workspace, and staff; an account alert (no workspace)
+    also by the user it concerns."""
+    if user.is_staff:
+        return True
+    if alert.workspace_id is None:
+        return alert.user_id == user.pk
+    Membership = apps.get_model("accounts", "Membership")
+    return Membership.objects.filter(
+        user=user, workspace_id=alert.workspace_id, role__in=("owner", "admin")
+    ).exists()
+
+
+@transaction.atomic
+def acknowledge_alert(*, user, alert_id: int, comment: str):
+    """Mark an open alert acknowledged, with who and why. Raises Forbidden (may see, may not
+    acknowledge) or AlertAlreadyAcknowledged."""
+    from audit.errors import AlertAlreadyAcknowledged
+    from audit.events import AlertStatus
+    from audit.models import SecurityAlert
+    from config.errors import Forbidden
+
+    alert = SecurityAlert.objects.select_for_update().get(pk=alert_id)
+    if not can_manage_alert(user, alert):
+        raise Forbidden("Only the workspace's owners and admins acknowledge its alerts.")
+    if alert.status == AlertStatus.ACKNOWLEDGED:
+        raise AlertAlreadyAcknowledged(
+            details={"acknowledged_by": alert.acknowledged_by_id, "at": alert.acknowledged_at}
+        )
+    alert.status = AlertStatus.ACKNOWLEDGED
+    alert.acknowledged_by = user
+    alert.acknowledged_at = timezone.now()
+    alert.comment = comment
+    alert.save(update_fields=["status", "acknowledged_by", "acknowledged_at", "comment"])
+    return alert
+
+
+def record_refusal(request, status_code: int, *, view=None) -> None:
+    """The API refused a request: 403 access.denied, 429 access.rate_limited, 404 on an object
+    id a signed-in caller cannot see access.cross_workspace_probe. Counted per window; never
+    raises."""
+    try:
+        kind = None
+        if status_code == 403:
+            kind = SecurityEventKind.ACCESS_DENIED
+        elif status_code == 429:
+            kind = SecurityEventKind.ACCESS_RATE_LIMITED
+        elif (
+            status_code == 404
+            and getattr(view, "kwargs", None)
+            and _request_actor(request) is not None
+        ):
+            # A signed-in caller's 404 on a URL naming an object: it may well be in a
+            # workspace they cannot see (reported as "not found" on purpose); a burst of them
+            # is a probe (rule `probe_burst`).
+            kind = SecurityEventKind.ACCESS_CROSS_WORKSPACE_PROBE
+        if kind is None:
+            return
+        record_security_event(
+            kind,
+            request=request,
+            details={"path": request.path[:300], "method": request.method},
+        )
+    except Exception:
+        logger.exception("audit: could not record a refusal")

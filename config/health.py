@@ -17,7 +17,6 @@ from rest_framework.views import APIView
 from config.celery_app import app as celery_app
 
 BROKER_TIMEOUT_SECONDS = 2.0
-WORKER_PING_TIMEOUT_SECONDS = 1.0
 
 
 def alive(request):
@@ -62,10 +61,13 @@ def check_channel_layer() -> dict:
 
 
 def check_workers() -> dict:
-    replies = celery_app.control.ping(timeout=WORKER_PING_TIMEOUT_SECONDS) or []
-    workers = sorted(name for reply in replies for name in reply)
+    """Workers that sent a heartbeat lately (analytics.workers: read from Redis at once; a
+    broadcast ping always waited its whole timeout, since nobody knows how many will answer)."""
+    from analytics.workers import alive_workers
+
+    workers = alive_workers()
     if not workers:
-        raise RuntimeError("no worker answered a ping")
+        raise RuntimeError("no worker has sent a heartbeat lately")
     return {"workers": workers}
 
 
@@ -96,14 +98,63 @@ def run_checks() -> tuple[bool, dict]:
     return healthy, results
 
 
+def performance() -> dict:
+    """For staff and metrics scrapers: request latency over the last minutes (every web
+    process), queue depths, the oldest queued step's age and the live workers."""
+    from analytics.request_latency import recent
+    from analytics.workers import alive_workers
+    from tasks.control import queue_depths
+
+    figures: dict = {}
+    for name, read in (
+        ("requests", recent),
+        ("queue_depths", queue_depths),
+        ("workers", lambda: {"count": len(alive := alive_workers()), "names": alive}),
+        ("oldest_queued_step_seconds", _oldest_queued_step_seconds),
+    ):
+        try:
+            figures[name] = read()
+        except Exception as exc:  # one figure missing is data, not an error
+            figures[name] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    return figures
+
+
+def _oldest_queued_step_seconds() -> float | None:
+    from django.db.models import Min
+    from django.utils import timezone
+
+    from workflows.models import StepRun, StepStatus
+
+    oldest = StepRun.objects.filter(status=StepStatus.QUEUED).aggregate(t=Min("queued_at"))["t"]
+    return round((timezone.now() - oldest).total_seconds(), 3) if oldest else None
+
+
+def may_see_performance(request) -> bool:
+    """Staff (any of the API's authentications) or the metrics bearer token."""
+    from analytics.access import has_metrics_token
+
+    if has_metrics_token(request):
+        return True
+    try:
+        user = request.user  # authenticates lazily; a bad credential is just anonymous here
+    except Exception:
+        return False
+    return bool(user and user.is_authenticated and user.is_staff)
+
+
 class HealthView(APIView):
-    """Every dependency with its status and latency; 503 when a required one is down."""
+    """Every dependency with its status and latency; 503 when a required one is down. Staff
+    and callers with the metrics token also get performance figures."""
 
     permission_classes = [AllowAny]
-    authentication_classes: list = []
 
     @extend_schema(responses={200: dict, 503: dict})
     def get(self, request):
         healthy, checks = run_checks()
         body = {"status": "ok" if healthy else "unavailable", "checks": checks}
+        if may_see_performance(request):
+            body["performance"] = performance()
         return Response(body, status=200 if healthy else 503)
+
+    def perform_authentication(self, request):
+        pass  # lazily, in may_see_performance: health never refuses a caller

@@ -21,7 +21,7 @@ BASE_DIR = Path(settings.BASE_DIR)
 def database_url() -> str:
     """A DATABASE_URL for the test database this process is connected to."""
     db = connection.settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
+    if db["ENGINE"].endswith("sqlite3"):
         return f"sqlite:///{db['NAME']}"
     user = db.get("USER") or "postgres"
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""

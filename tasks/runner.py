@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
+from audit.context import acting_for
 from config.backoff import backoff_delay
 from tasks import dispatch, events
 from tasks.errors import TaskCancelled, TaskTimedOut, TransientTaskError
@@ -52,7 +53,9 @@ def run(task_id: str, *, worker: str = "") -> str:
         )
     ctx = TaskContext(record, deadline=started + record.timeout)
     try:
-        result = ttype.fn(ctx, record.payload)
+        # What the job changes is audited as done by whoever submitted it.
+        with acting_for(record.submitted_by_id):
+            result = ttype.fn(ctx, record.payload)
         result = json.loads(json.dumps(result, cls=DjangoJSONEncoder))
     except TaskCancelled:
         return "cancelled"  # the record already says so

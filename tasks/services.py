@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User, Workspace
 from accounts.scoping import Actor, require_role, scope_to_workspaces, workspaces_for
+from audit.services import record_change
 from tasks import dispatch, events
 from tasks.errors import (
     BulkInvalid,
@@ -35,6 +36,24 @@ def _as_actor(actor) -> Actor | None:
     if isinstance(actor, User):
         return Actor(user=actor)
     raise TypeError(f"actor must be an Actor, a User or None, not {type(actor).__name__}")
+
+
+def _audit(tasks: list[BackgroundTask], event: str, actor: Actor | None) -> None:
+    """Explicit audit rows for what a person does to tasks (queryset updates and bulk
+    inserts never reach django-auditlog); the system's own jobs and a worker's status changes
+    are not audited."""
+    if actor is None:
+        return
+    for task in tasks:
+        record_change(
+            model="tasks.BackgroundTask",
+            object_id=str(task.pk),
+            event=event,
+            workspace=task.workspace_id,
+            actor=actor.user,
+            object_repr=task.name or task.task_type,
+            details={"task_type": task.task_type, "priority": task.priority},
+        )
 
 
 def default_workspace(actor: Actor) -> Workspace | None:
@@ -128,6 +147,7 @@ def submit_task(
         with transaction.atomic():
             record = _new_record(actor, spec, workspace)
             record.save(force_insert=True)
+            _audit([record], "task.submitted", actor)
             dispatch.dispatch_on_commit([record])
     except IntegrityError:
         # The same key raced in from another request: answer like the repeat it is.
@@ -203,6 +223,7 @@ def bulk_submit_tasks(*, actor, items: list[dict], workspace=None) -> list[Backg
         records.append(record)
         new_records.append(record)
     BackgroundTask.objects.bulk_create(new_records, batch_size=500)
+    _audit(new_records, "task.submitted", actor)
     dispatch.dispatch_on_commit(new_records)
     return records
 
@@ -245,6 +266,7 @@ def cancel_task(*, actor, task: BackgroundTask) -> BackgroundTask:
             f"The task has already finished ({task.status}); there is nothing to cancel.",
             details={"status": task.status},
         )
+    _audit([task], "task.cancelled", actor)
     if before != Status.RUNNING:
         # A running attempt stops at its next check; revoking its message as well would leave
         # it unacknowledged in some pools (the worker's prefetch slot stays taken).
@@ -289,6 +311,7 @@ def bulk_cancel_tasks(*, actor, ids: list) -> dict:
     )
     after = {str(t.pk): t for t in BackgroundTask.objects.filter(pk__in=wanted)}
     cancelled = [pk for pk in open_ids if after[pk].status == Status.CANCELLED]
+    _audit([after[pk] for pk in cancelled], "task.cancelled", actor)
     not_running = [pk for pk in cancelled if found[pk].status != Status.RUNNING]
     dispatch.revoke_on_commit([after[pk].celery_task_id for pk in not_running])
     for pk in cancelled:
@@ -332,6 +355,7 @@ def retry_task(*, actor, task: BackgroundTask) -> BackgroundTask:
             f"Only a failed or timed-out task can be retried; this one is {task.status}.",
             details={"status": task.status},
         )
+    _audit([task], "task.retried", actor)
     dispatch.dispatch_on_commit([task])
     return task
 

@@ -12,8 +12,9 @@ from django.utils import timezone
 from accounts.models import Role, Workspace
 from accounts.scoping import Actor, require_role, scope_to_workspaces
 from ai import selectors as ai_selectors
+from config import dbfuncs
 from config.errors import NotFound
-from config.stats import month_start, percentile
+from config.stats import month_start
 from workflows.models import (
     Budget,
     Document,
@@ -29,9 +30,6 @@ from workflows.search import SEARCH_CONFIG, document_vector
 
 # Lineage walks at most this many documents each way; the answer says when it stopped.
 LINEAGE_LIMIT = 1000
-# Percentiles are computed in Python over the most recent finished runs (portable across
-# SQLite and PostgreSQL, which Django's ORM gives no percentile aggregate for).
-PERCENTILE_SAMPLE = 10_000
 SLOWEST_STEPS = 5
 
 
@@ -240,12 +238,10 @@ def workflow_analytics(workflow: Workflow, *, since=None) -> dict:
     )
     succeeded = by_status.get(RunStatus.SUCCEEDED, 0)
     finished = succeeded + by_status.get(RunStatus.FAILED, 0)
-    timed = (
-        runs.filter(started_at__isnull=False, finished_at__isnull=False)
-        .order_by("-finished_at")
-        .values_list("started_at", "finished_at")[:PERCENTILE_SAMPLE]
-    )
-    durations = sorted((end - start).total_seconds() for start, end in timed)
+    seconds = dbfuncs.SecondsBetween("finished_at", "started_at")
+    timed = runs.filter(started_at__isnull=False, finished_at__isnull=False)
+    durations = dbfuncs.percentiles(timed, seconds, (0.5, 0.95))[None]
+    timing = timed.aggregate(mean=Avg(seconds), sample=Count("id"))
     slowest = (
         StepRun.objects.filter(run__in=runs, status=StepStatus.SUCCEEDED, latency_ms__isnull=False)
         .values("key")
@@ -268,11 +264,12 @@ def workflow_analytics(workflow: Workflow, *, since=None) -> dict:
         },
         # Of the runs that finished succeeded or failed (cancelled runs are not counted).
         "success_rate": round(succeeded / finished, 4) if finished else None,
+        # Computed by the database over every timed run (config.dbfuncs).
         "duration_seconds": {
-            "p50": percentile(durations, 0.50),
-            "p95": percentile(durations, 0.95),
-            "mean": sum(durations) / len(durations) if durations else None,
-            "sample": len(durations),
+            "p50": durations["p50"],
+            "p95": durations["p95"],
+            "mean": timing["mean"],
+            "sample": timing["sample"],
         },
         "tokens": {"in": tokens_in, "out": tokens_out, "total": tokens_in + tokens_out},
         "cost": str(totals["cost"] or Decimal(0)),
@@ -288,3 +285,18 @@ def workflow_analytics(workflow: Workflow, *, since=None) -> dict:
             for row in slowest
         ],
     }
+
+
+# --- For analytics (already-checked workspace ids; analytics parses and scopes its window) --
+
+
+def runs_in_workspaces(workspace_ids) -> QuerySet[Run]:
+    return Run.objects.filter(workspace_id__in=list(workspace_ids)).order_by()
+
+
+def step_runs_in_workspaces(workspace_ids) -> QuerySet[StepRun]:
+    return StepRun.objects.filter(run__workspace_id__in=list(workspace_ids)).order_by()
+
+
+def workflows_in_workspaces(workspace_ids) -> QuerySet[Workflow]:
+    return Workflow.objects.filter(workspace_id__in=list(workspace_ids)).order_by()

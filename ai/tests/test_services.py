@@ -105,10 +105,9 @@ def test_cache_off_when_ttl_is_zero(local_llm, workspace, settings):
 
 
 def test_the_offline_model_is_never_cached(workspace):
-    from django.core.cache import cache
-
     from ai import cache as response_cache
 
+    cache = response_cache.backend()
     first = services.complete(workspace=workspace, prompt=PROMPT)
     second = services.complete(workspace=workspace, prompt=PROMPT)
     assert (first.cached, second.cached) == (False, False)
@@ -346,10 +345,11 @@ def test_a_dead_cache_is_a_miss_not_a_failure(local_llm, workspace, settings, ca
     from config.testing import free_port
 
     settings.CACHES = {
-        "default": {
+        **settings.CACHES,
+        "ai": {  # the AI reply cache's own alias (CACHE_URL)
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": f"redis://127.0.0.1:{free_port()}/0",  # nothing listens
-        }
+        },
     }
     first = services.complete(workspace=workspace, prompt=PROMPT, model=LOCAL)
     second = services.complete(workspace=workspace, prompt=PROMPT, model=LOCAL)

@@ -24,3 +24,22 @@ def test_audit_rows_are_read_only_even_for_superusers(client, django_user_model,
         == 403
     )
     assert SecurityEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_domain_admin_pages_have_the_objects_audit_history(
+    client, django_user_model, user, workspace
+):
+    from audit.context import acting_for
+    from workflows.tests.factories import NOTES, make_workflow
+
+    admin = django_user_model.objects.create_superuser("root", "root@example.com", "x")
+    client.force_login(admin)
+    with acting_for(user):
+        workflow = make_workflow(user, workspace, NOTES)
+        workflow.name = "Renamed in the audit"
+        workflow.save()
+    page = client.get(f"/admin/workflows/workflow/{workflow.pk}/auditlog/")
+    assert page.status_code == 200
+    assert b"Renamed in the audit" in page.content
+    listing = client.get("/admin/workflows/workflow/")
+    assert f"/admin/workflows/workflow/{workflow.pk}/auditlog/".encode() in listing.content

@@ -7,7 +7,7 @@ from django.db import connection, connections
 
 from audit import chain
 from audit.events import SecurityEventKind as K
-from audit.models import ChainHead, SecurityEvent
+from audit.models import AuditLogEntry, ChainHead, SecurityEvent
 from audit.services import record_security_event
 
 pytestmark = pytest.mark.django_db
@@ -23,15 +23,17 @@ def events(user, workspace, n=5):
 def test_rows_link_to_the_previous_row_of_their_chain(user, workspace, other_user):
     rows = events(user, workspace, 3)
     record_security_event(K.PASSWORD_CHANGED, actor=other_user)  # another chain
-    assert [r.seq for r in rows] == [1, 2, 3]
-    assert rows[0].prev_hash == chain.GENESIS
+    first = rows[0].seq  # after the workspace's own change rows (created, owner added)
+    assert first > 1 and [r.seq for r in rows] == [first, first + 1, first + 2]
     assert rows[1].prev_hash == rows[0].hash and rows[2].prev_hash == rows[1].hash
     assert rows[2].hash == chain.row_hash(rows[1].hash, rows[2].canonical())
     head = ChainHead.objects.get(chain=chain.workspace_chain(workspace.pk))
-    assert (head.seq, head.hash) == (3, rows[2].hash)
+    assert (head.seq, head.hash) == (rows[2].seq, rows[2].hash)
+    genesis = AuditLogEntry.objects.get(chain=chain.workspace_chain(workspace.pk), seq=1)
+    assert genesis.prev_hash == chain.GENESIS
     other = SecurityEvent.objects.get(chain=chain.user_chain(other_user.pk))
-    assert other.seq == 1 and other.prev_hash == chain.GENESIS
-    assert chain.verify() == (2, [])
+    assert other.prev_hash != chain.GENESIS  # the user's chain began with their registration
+    assert chain.verify()[1] == []
 
 
 def test_an_edited_row_is_named(user, workspace):
@@ -43,7 +45,7 @@ def test_an_edited_row_is_named(user, workspace):
     checked, problems = chain.verify(workspace_id=workspace.pk)
     assert checked == 1 and len(problems) == 1
     problem = problems[0]
-    assert (problem.row_id, problem.seq, problem.reason) == (rows[2].pk, 3, "edited")
+    assert (problem.row_id, problem.seq, problem.reason) == (rows[2].pk, rows[2].seq, "edited")
     assert f"id={rows[2].pk}" in problem.describe()
 
 
@@ -51,7 +53,8 @@ def test_a_deleted_row_is_named(user, workspace):
     rows = events(user, workspace)
     SecurityEvent.objects.filter(pk=rows[1].pk).delete()
     problem = chain.verify_chain(chain.workspace_chain(workspace.pk))
-    assert problem.row_id == rows[2].pk and problem.reason.startswith("deleted (seq 2 missing")
+    assert problem.row_id == rows[2].pk
+    assert problem.reason.startswith(f"deleted (seq {rows[1].seq} missing")
 
 
 def test_deleting_the_newest_row_shows_at_the_head(user, workspace):
@@ -63,13 +66,14 @@ def test_deleting_the_newest_row_shows_at_the_head(user, workspace):
 
 def test_reordered_rows_are_named(user, workspace):
     rows = events(user, workspace)
-    # Swap the places of rows 2 and 3 (their seq), as if they had been written the other way.
+    # Swap the places of two rows (their seq), as if they had been written the other way.
+    a, b = rows[1], rows[2]
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE audit_securityevent SET seq = -1 WHERE id = %s", [rows[1].pk])
-        cursor.execute("UPDATE audit_securityevent SET seq = 2 WHERE id = %s", [rows[2].pk])
-        cursor.execute("UPDATE audit_securityevent SET seq = 3 WHERE id = %s", [rows[1].pk])
+        cursor.execute("UPDATE audit_securityevent SET seq = -1 WHERE id = %s", [a.pk])
+        cursor.execute("UPDATE audit_securityevent SET seq = %s WHERE id = %s", [a.seq, b.pk])
+        cursor.execute("UPDATE audit_securityevent SET seq = %s WHERE id = %s", [b.seq, a.pk])
     problem = chain.verify_chain(chain.workspace_chain(workspace.pk))
-    assert problem.row_id == rows[2].pk and problem.seq == 2
+    assert problem.row_id == b.pk and problem.seq == a.seq
 
 
 @pytest.mark.django_db(transaction=True)
@@ -104,5 +108,5 @@ def test_concurrent_writers_do_not_fork_a_chain(make_user):
         .order_by("seq")
         .values_list("seq", flat=True)
     )
-    assert seqs == list(range(1, 46))
+    assert len(seqs) == 45 and seqs == list(range(seqs[0], seqs[0] + 45))
     assert chain.verify(workspace_id=workspace.pk)[1] == []

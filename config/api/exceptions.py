@@ -78,6 +78,19 @@ def _dependency_of(exc: Exception) -> str:
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
+    response = _handle(exc, context)
+    if response is not None and response.status_code in AUDITED_STATUSES:
+        from audit.services import record_refusal
+
+        record_refusal(context.get("request"), response.status_code, view=context.get("view"))
+    return response
+
+
+# Refusals the audit counts (403 denied, 404 on an object id, 429 rate limited).
+AUDITED_STATUSES = frozenset({403, 404, 429})
+
+
+def _handle(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, UNAVAILABLE_ERRORS):
         logger.warning("dependency unavailable: %s: %s", type(exc).__name__, exc)
         return Response(

@@ -5,6 +5,7 @@ from rest_framework import permissions, routers
 
 from accounts.urls import router as accounts_router
 from ai.urls import router as ai_router
+from analytics.urls import router as analytics_router
 from notifications.urls import router as notifications_router
 from tasks.urls import router as tasks_router
 from workflows.urls import router as workflows_router
@@ -27,5 +28,6 @@ for app_router in (
     workflows_router,
     tasks_router,
     notifications_router,
+    analytics_router,
 ):
     router.registry.extend(app_router.registry)

@@ -6,6 +6,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import environ
+from csp.constants import NONE, SELF
 
 from config.logging import logging_config
 
@@ -56,6 +57,8 @@ THIRD_PARTY_APPS = [
     "auditlog",
     "django_otp",
     "axes",
+    "django_prometheus",
+    "csp",
 ]
 LOCAL_APPS = [
     "config.apps.ProjectConfig",
@@ -65,14 +68,17 @@ LOCAL_APPS = [
     "ai",
     "tasks",
     "workflows",
+    "analytics",
     "search",
     "notifications",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "config.api.request_logging.RequestLogMiddleware",
     "config.api.middleware.ApiErrorShapeMiddleware",
+    "analytics.request_latency.RequestLatencyMiddleware",
     "config.api.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -84,6 +90,8 @@ MIDDLEWARE = [
     "accounts.authentication.LoginSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Last: turns axes' lockout of a browser login (admin, browsable API) into our 429.
     "axes.middleware.AxesMiddleware",
 ]
@@ -128,6 +136,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     )
 
+# django-prometheus counts queries, errors and connections through its wrappers of Django's
+# own backends (same behaviour otherwise). Compare engines with .endswith("sqlite3").
+_PROMETHEUS_ENGINES = {
+    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
+    "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
+}
+if env.bool("METRICS_DATABASE", default=True):
+    _engine = DATABASES["default"]["ENGINE"]
+    DATABASES["default"]["ENGINE"] = _PROMETHEUS_ENGINES.get(_engine, _engine)
+
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CACHES = {
     "default": {
@@ -144,6 +162,17 @@ CACHES = {
         "TIMEOUT": 300,
     },
 }
+# The AI reply cache has an alias of its own, chosen by CACHE_URL (django-environ): Redis by
+# default (the same server); "locmemcache://" or "filecache:///path" serve one process only
+# (each process would keep its own replies and counters). Rate limits and revocations stay
+# in the default cache on Redis.
+CACHES["ai"] = (
+    env.cache_url("CACHE_URL")
+    if env("CACHE_URL", default="")
+    else {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+)
+CACHES["ai"].setdefault("KEY_PREFIX", CACHES["default"]["KEY_PREFIX"])
+CACHES["ai"].setdefault("TIMEOUT", 300)
 _REDIS_DB = (urlparse(REDIS_URL).path.lstrip("/") or "0").split("?")[0]
 CHANNEL_LAYERS = {
     "default": {
@@ -294,8 +323,12 @@ SPECTACULAR_SETTINGS = {
         "WorkflowStatusEnum": "workflows.models.WorkflowStatus",
         "RunStatusEnum": "workflows.models.RunStatus",
         "StepStatusEnum": "workflows.models.StepStatus",
+        "ReportKindEnum": "analytics.models.ReportKind",
         "LoginSessionKindEnum": "accounts.models.LoginSession.Kind",
         "StepKindEnum": "workflows.models.StepKind",
+        "SecurityEventKindEnum": "audit.events.SecurityEventKind",
+        "SeverityEnum": "audit.events.Severity",
+        "AlertStatusEnum": "audit.events.AlertStatus",
         "ChannelKindEnum": "notifications.models.ChannelKind",
         "TemplateChannelEnum": "notifications.models.TEMPLATE_CHANNEL_CHOICES",
     },
@@ -333,6 +366,8 @@ AUDITLOG_DISABLE_REMOTE_ADDR = False
 AUDIT_COUNT_WINDOW_SECONDS = env.int("AUDIT_COUNT_WINDOW_SECONDS", default=300)
 AUDIT_COUNT_FLUSH_SECONDS = env.int("AUDIT_COUNT_FLUSH_SECONDS", default=5)
 AUDIT_CACHE_PREFIX = env("AUDIT_CACHE_PREFIX", default="audit")  # namespace of the counters
+# The access review calls an account inactive after this many days without a login.
+AUDIT_INACTIVE_DAYS = env.int("AUDIT_INACTIVE_DAYS", default=90)
 # Rows older than this are deleted by the nightly audit.retention job (0 keeps them forever);
 # a signed checkpoint keeps each chain verifiable after the deletion.
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
@@ -465,6 +500,49 @@ ENGINE_MAX_RETRY_DELAY_SECONDS = env.float("ENGINE_MAX_RETRY_DELAY_SECONDS", def
 # has kept it under this many seconds (workflows/engine/follow_on.py); 0 turns it off.
 ENGINE_FOLLOW_ON_SECONDS = env.float("ENGINE_FOLLOW_ON_SECONDS", default=0.5)
 
+# --- Analytics ----------------------------------------------------------------------------
+# The longest since..until an analytics query may cover, and the most time-series buckets.
+ANALYTICS_MAX_RANGE_DAYS = env.int("ANALYTICS_MAX_RANGE_DAYS", default=366)
+ANALYTICS_MAX_BUCKETS = env.int("ANALYTICS_MAX_BUCKETS", default=1000)
+# `analytics.updated` goes to a workspace's topic at most once per this many seconds.
+ANALYTICS_PUSH_SECONDS = env.float("ANALYTICS_PUSH_SECONDS", default=5.0)
+ANALYTICS_LIVE_PUSH = env.bool("ANALYTICS_LIVE_PUSH", default=True)
+# /metrics (Prometheus) and health's performance figures: a bearer token, or these client
+# addresses/networks (default: loopback only). Several processes on one host add up their
+# counted metrics when PROMETHEUS_MULTIPROC_DIR names one directory shared by all of them.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+# A worker that has not sent a heartbeat (every 2 s) for this long is not counted alive.
+ANALYTICS_WORKER_TTL_SECONDS = env.float("ANALYTICS_WORKER_TTL_SECONDS", default=10.0)
+# Insights: the fewest finished runs (or steps) a rate is judged on, the rise in failure rate
+# (absolute) and in a model's latency (ratio) worth reporting, the z-score of a day's cost
+# against the trailing days, and how long an active workflow may go unrun.
+ANALYTICS_INSIGHT_MIN_RUNS = env.int("ANALYTICS_INSIGHT_MIN_RUNS", default=3)
+ANALYTICS_INSIGHT_FAILURE_RISE = env.float("ANALYTICS_INSIGHT_FAILURE_RISE", default=0.1)
+ANALYTICS_INSIGHT_LATENCY_GROWTH = env.float("ANALYTICS_INSIGHT_LATENCY_GROWTH", default=1.5)
+ANALYTICS_INSIGHT_COST_Z = env.float("ANALYTICS_INSIGHT_COST_Z", default=3.0)
+ANALYTICS_INSIGHT_TRAILING_DAYS = env.int("ANALYTICS_INSIGHT_TRAILING_DAYS", default=14)
+ANALYTICS_IDLE_DAYS = env.int("ANALYTICS_IDLE_DAYS", default=30)
+
+# --- Content-Security-Policy (django-csp 4): the one policy of the project ---------------------
+# Our pages load scripts and styles from our own static files only: no inline script or
+# style, no CDN (Chart.js is vendored). WebSockets to the same host are 'self'. Pages served
+# by libraries that need more (ReDoc's inline start-up script) loosen it per view, in urls.py.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
 # --- Search ---------------------------------------------------------------------------------
 # Index a run's documents (one message on the `low` queue) once the run finishes; the beat job
 # search.index_pending catches up every SEARCH_INDEX_SWEEP_SECONDS on whatever was missed.
@@ -485,6 +563,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# Project-wide static files (vendored libraries, the dashboard's script and styles).
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

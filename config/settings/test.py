@@ -19,8 +19,14 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# No analytics.updated pushes (Celery messages) from unit tests; the dashboard's browser test
+# turns them on for its server and worker.
+ANALYTICS_LIVE_PUSH = env.bool("ANALYTICS_LIVE_PUSH", default=False)
+# Test servers serve static files from the apps' folders (no collectstatic).
+WHITENOISE_USE_FINDERS = True
 # Each test run gets its own cache namespace on the shared Redis (tests clear it between tests).
 CACHES["default"]["KEY_PREFIX"] = env("CACHE_KEY_PREFIX", default="docchain-test")
+CACHES["ai"]["KEY_PREFIX"] = CACHES["default"]["KEY_PREFIX"]
 CACHES["ratelimit"]["KEY_PREFIX"] = CACHES["default"]["KEY_PREFIX"]
 # Unit tests use the in-memory layer; end-to-end tests override with the Redis one, and give
 # the servers and workers they start CHANNEL_LAYER=redis.
@@ -32,7 +38,7 @@ LOG_FORMAT = "console"
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
 
 # A file, not memory, for SQLite: a real worker (thread or process) must see the same data.
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     VAR_DIR.mkdir(exist_ok=True)  # noqa: F405 - a fresh clone has no var/ yet
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}  # noqa: F405
 

@@ -6,7 +6,17 @@ from pathlib import Path
 
 from django.conf import settings
 
-APPS = {"accounts", "ai", "audit", "realtime", "tasks", "workflows"}
+APPS = {
+    "accounts",
+    "ai",
+    "analytics",
+    "audit",
+    "notifications",
+    "realtime",
+    "search",
+    "tasks",
+    "workflows",
+}
 WIRING = {"urls.py", "api/router.py", "asgi.py", "celery_app.py", "testing.py"}
 
 

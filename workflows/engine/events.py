@@ -14,7 +14,7 @@ from realtime.events import publish_batch
 from realtime.groups import run_group, workflow_group, workspace_group
 from workflows.engine.dispatch import Dispatcher
 from workflows.models import RUN_FINISHED, Document, Run, StepRun
-from workflows.signals import run_event, runs_finished
+from workflows.signals import engine_events_committed, run_event, runs_finished
 
 
 def groups_for(run: Run) -> list[str]:
@@ -55,7 +55,15 @@ def step_payload(run: Run, step_run: StepRun) -> dict:
         "tokens_out": step_run.tokens_out,
         "cost": step_run.cost,
         "latency_ms": step_run.latency_ms,
+        "duration_ms": _duration_ms(step_run),
     }
+
+
+def _duration_ms(step_run: StepRun) -> float | None:
+    """Wall time of the step's last attempt, once it finished (any kind of step)."""
+    if step_run.started_at and step_run.finished_at:
+        return round((step_run.finished_at - step_run.started_at).total_seconds() * 1000, 3)
+    return None
 
 
 def document_payload(run: Run, document: Document) -> dict:
@@ -80,6 +88,7 @@ class Outbox:
 
     def __init__(self, run: Run, *, dispatcher: Dispatcher):
         self.dispatcher = dispatcher
+        self.workspace_id = run.workspace_id
         self.groups = groups_for(run)
         self.items: list[tuple[str, dict]] = []
         self.wakeups: list = []
@@ -113,6 +122,7 @@ class Outbox:
                     list(self.wakeups),
                     self.dispatcher,
                     list(self.finished),
+                    self.workspace_id,
                 )
             )
             self.items.clear()
@@ -120,7 +130,7 @@ class Outbox:
             self.finished.clear()
 
 
-def _deliver(items, groups, wakeups, dispatcher, finished=()) -> None:
+def _deliver(items, groups, wakeups, dispatcher, finished=(), workspace_id=None) -> None:
     if items:
         publish_batch(items, groups=groups)  # handed over, in order; never raises
         for event_type, data in items:
@@ -130,3 +140,6 @@ def _deliver(items, groups, wakeups, dispatcher, finished=()) -> None:
         dispatcher.send(wakeups)
     if finished:
         runs_finished.send_robust(sender=Run, run_ids=list(finished), dispatcher=dispatcher)
+    if items:
+        # send_robust: a subscriber's failure (metrics, analytics) never reaches the engine.
+        engine_events_committed.send_robust(sender=Outbox, workspace_id=workspace_id, events=items)

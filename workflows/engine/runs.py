@@ -14,7 +14,7 @@ from config.errors import NotFound
 from workflows import suggestions
 from workflows.authoring import current_definition
 from workflows.definition import parse_definition, validate_inputs
-from workflows.engine import graph, state
+from workflows.engine import graph, lifecycle, state
 from workflows.engine.dispatch import CELERY, Dispatcher, revoke_on_commit
 from workflows.engine.documents import create_document
 from workflows.engine.events import Outbox
@@ -124,6 +124,7 @@ def start_run(
             max_cost=cost_limit,
             created_by=_user(actor) or created_by,
         )
+        lifecycle.record(run, "started", actor=_user(actor), trigger=trigger)
         _launch(run, _step_runs(run, definition), Outbox(run, dispatcher=dispatcher))
     return run
 
@@ -158,6 +159,7 @@ def cancel_run(*, actor: Actor | None, run: Run, dispatcher: Dispatcher = CELERY
         locked.status = RunStatus.CANCELLED
         locked.finished_at = timezone.now()
         locked.save(update_fields=["status", "finished_at"])
+        lifecycle.record(locked, "cancelled", actor=_user(actor))
         outbox.run(locked)
         outbox.flush_on_commit()
     return Run.objects.get(pk=run.pk)
@@ -196,6 +198,7 @@ def retry_run(*, actor: Actor | None, run: Run, dispatcher: Dispatcher = CELERY)
         locked.error = locked.error_code = ""
         locked.finished_at = None
         locked.save(update_fields=["status", "error", "error_code", "finished_at"])
+        lifecycle.record(locked, "retried", actor=_user(actor), steps=sorted(r.key for r in again))
         outbox = Outbox(locked, dispatcher=dispatcher)
         outbox.run(locked, "queued")
         state.advance_and_settle(
@@ -251,6 +254,9 @@ def rerun_from(
             source_run=run,
             created_by=_user(actor) or run.created_by,
         )
+        lifecycle.record(
+            new, "rerun", actor=_user(actor), source_run_id=run.pk, from_step=from_step
+        )
         step_runs = _step_runs(new, definition)
         now = timezone.now()
         for row in step_runs:
@@ -304,6 +310,7 @@ def approve_step(
         row.save(
             update_fields=["status", "document", "decided_by", "decision_comment", "finished_at"]
         )
+        lifecycle.record(locked, "approved", actor=actor, step=key, comment=comment)
         outbox.document(locked, document)
         outbox.step(locked, row)
         state.advance_and_settle(locked, rows, upstream, outbox, now=now)
@@ -337,6 +344,7 @@ def reject_step(
                 "finished_at",
             ]
         )
+        lifecycle.record(locked, "rejected", actor=actor, step=key, comment=comment)
         outbox.step(locked, row)
         state.fail_run(
             locked,

@@ -10,7 +10,7 @@ queued -> running, need no lock: they are conditional updates from `queued` only
 from django.utils import timezone
 
 from config.celery_app import QUEUE_FOR_PRIORITY
-from workflows.engine import graph, sql
+from workflows.engine import graph, lifecycle, sql
 from workflows.engine.dispatch import Wakeup, new_task_id
 from workflows.engine.events import Outbox
 from workflows.models import RUN_FINISHED, Run, RunStatus, StepRun, StepStatus
@@ -150,6 +150,7 @@ def advance_and_settle(
             if status in RUN_FINISHED:
                 run.finished_at = now
                 dirty.add("finished_at")
+                lifecycle.record(run, str(status))  # once per run: succeeded (or failed)
             if run.started_at is None:
                 run.started_at = now
                 dirty.add("started_at")
@@ -187,4 +188,5 @@ def fail_run(
     run.error = message
     run.finished_at = now
     save_run(run, ["status", "error_code", "error", "finished_at"])
+    lifecycle.record(run, "failed", error_code=code)
     outbox.run(run)

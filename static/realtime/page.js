@@ -4,7 +4,7 @@
 // `[data-run-id] [data-step-key]` with a `status-<status>` class.
 (function () {
   "use strict";
-  var WS_PATH = "{{ ws_path|escapejs }}";
+  var WS_PATH = document.body.dataset.wsPath; // from the page (no inline script: CSP)
   var MAX_EVENTS = 500;
   var $ = function (id) { return document.getElementById(id); };
   var socket = null;

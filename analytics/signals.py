@@ -1,0 +1,6 @@
+"""Signals of analytics (a future notifications app subscribes; analytics imports none)."""
+
+from django.dispatch import Signal
+
+# Sent after a report's transaction commits: sender=Report, kwargs `report` (a Report).
+report_ready = Signal()
