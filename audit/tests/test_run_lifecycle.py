@@ -8,7 +8,12 @@ from audit import chain
 from audit.models import AuditLogEntry
 from workflows.engine import runs
 from workflows.models import Run
-from workflows.tests.engine_support import APPROVAL, DIAMOND, make_workflow, run_inline
+from workflows.tests.engine_support import (
+    APPROVAL,
+    DIAMOND,
+    make_workflow,
+    wait_for_run,
+)
 
 
 def lifecycle(run_id) -> list[tuple[str, int | None]]:
@@ -18,30 +23,27 @@ def lifecycle(run_id) -> list[tuple[str, int | None]]:
     return [(row.additional_data["event"], row.actor_id) for row in rows]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_start_approve_and_finish_leave_lifecycle_rows(alice_api, user, workspace):
+def test_start_approve_and_finish_leave_lifecycle_rows(alice_api, user, workspace, celery_worker):
+    # Through the API, so a real worker runs the steps (the API sends them through Celery).
     workflow = make_workflow(user, workspace, APPROVAL)
-    started = run_inline(
-        lambda: alice_api.post(
-            f"/api/v3/workflows/{workflow.pk}/runs/", {"inputs": {"product": "Kite"}}
-        )
+    started = alice_api.post(
+        f"/api/v3/workflows/{workflow.pk}/runs/", {"inputs": {"product": "Kite"}}
     )
     assert started.status_code == 201, started.content
     run_id = started.json()["id"]
-    rejected = run_inline(
-        lambda: alice_api.post(f"/api/v3/runs/{run_id}/steps/review/reject", {"comment": "no"})
-    )
+    run = Run(pk=run_id)
+    wait_for_run(run, statuses={"waiting"}, timeout=60)
+    rejected = alice_api.post(f"/api/v3/runs/{run_id}/steps/review/reject", {"comment": "no"})
     assert rejected.json()["status"] == "failed"
-    assert run_inline(lambda: alice_api.post(f"/api/v3/runs/{run_id}/retry")).status_code == 200
-    approved = run_inline(
-        lambda: alice_api.post(f"/api/v3/runs/{run_id}/steps/review/approve", {"comment": "ok"})
-    )
+    assert alice_api.post(f"/api/v3/runs/{run_id}/retry").status_code == 200
+    wait_for_run(run, statuses={"waiting"}, timeout=60)
+    approved = alice_api.post(f"/api/v3/runs/{run_id}/steps/review/approve", {"comment": "ok"})
     assert approved.status_code == 200
+    wait_for_run(run, timeout=60)
     assert alice_api.get(f"/api/v3/runs/{run_id}/").json()["status"] == "succeeded"
-    rerun = run_inline(
-        lambda: alice_api.post(f"/api/v3/runs/{run_id}/rerun", {"from_step": "final"})
-    )
+    rerun = alice_api.post(f"/api/v3/runs/{run_id}/rerun", {"from_step": "final"})
     assert rerun.status_code == 201
+    wait_for_run(Run(pk=rerun.json()["id"]), timeout=60)
     assert lifecycle(run_id) == [
         ("run.started", user.pk),
         ("run.rejected", user.pk),
