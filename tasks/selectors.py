@@ -39,7 +39,7 @@ def task_stats(tasks: QuerySet[BackgroundTask]) -> dict:
         by_type[task_type][status] = count
         by_type[task_type]["total"] += count
     succeeded = unordered.filter(status=Status.SUCCEEDED, duration_ms__isnull=False)
-    durations = dbfuncs.percentiles(succeeded, F("duration_ms"), (0.5, 0.95), discrete=True)[None]
+    durations = dbfuncs.percentiles(succeeded, F("duration_ms"), (0.5, 0.95))[None]
     completed = (Status.SUCCEEDED, Status.FAILED, Status.TIMED_OUT)
     windows = unordered.filter(
         status__in=completed, finished_at__gte=now - timedelta(minutes=15)
