@@ -44,7 +44,11 @@ def test_metrics_show_our_figures_after_a_run(client, user, workspace):
     from accounts.scoping import Actor
     from workflows.engine import runs as engine_runs
 
-    run_inline(lambda: engine_runs.start_run(actor=Actor(user), workflow=workflow, inputs={}))
+    run_inline(
+        lambda d: engine_runs.start_run(
+            actor=Actor(user), workflow=workflow, inputs={}, dispatcher=d
+        )
+    )
 
     after = scrape(client)
     assert value(after, "docchain_runs_finished", "docchain_runs_finished_total",

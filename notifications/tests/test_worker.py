@@ -109,11 +109,15 @@ def test_a_rejected_run_with_slack_rules_produces_the_slack_payloads(
         assert response.status_code == 201, response.content
     workflow = make_workflow(user, workspace, APPROVAL)
     run = run_inline(
-        lambda: start_run(actor=Actor(user), workflow=workflow, inputs={"product": "kit"})
+        lambda d: start_run(
+            actor=Actor(user), workflow=workflow, inputs={"product": "kit"}, dispatcher=d
+        )
     )
     assert run.status in (RunStatus.WAITING, RunStatus.RUNNING, RunStatus.QUEUED)
     wait_until(lambda: len(local.http_state.on(path)) >= 1, timeout=30, message="waiting alert")
-    run_inline(lambda: reject_step(actor=Actor(user), run=run, key="review", comment="no"))
+    run_inline(
+        lambda d: reject_step(actor=Actor(user), run=run, key="review", comment="no", dispatcher=d)
+    )
     wait_until(lambda: len(local.http_state.on(path)) >= 2, timeout=30, message="failure alert")
 
     waiting, failed = (r.json for r in local.http_state.on(path))
