@@ -22,7 +22,10 @@ from workflows import services as workflow_services
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
-async def test_a_websocket_client_receives_notification_created(user, workspace, alice_api):
+async def test_a_websocket_client_receives_notification_created(
+    user, workspace, alice_api, no_worker
+):
+    # This test delivers the message itself: the shared worker must not claim it first.
     client = await connected(user)
     try:
         response = await sync_to_async(alice_api.post)(
