@@ -2,12 +2,15 @@ from django.urls import include, path, re_path
 from rest_framework.routers import SimpleRouter
 
 from accounts import api, security_api
+from accounts.profile import api as profile_api
+from accounts.staff import api as staff_api
 
 # Collected into the project's one router (config/api/router.py); urlpatterns adds the rest.
 router = SimpleRouter()
 router.register("workspaces", api.WorkspaceViewSet, basename="workspace")
 router.register("security/api-keys", api.ApiKeyViewSet, basename="api-key")
 router.register("security/sessions", security_api.SessionViewSet, basename="login-session")
+router.register("users", staff_api.StaffUserViewSet, basename="staff-user")
 
 member_list = api.MemberViewSet.as_view({"get": "list", "post": "create"})
 member_detail = api.MemberViewSet.as_view(
@@ -20,7 +23,10 @@ auth_patterns = [
     path("refresh", api.RefreshView.as_view(), name="refresh"),
     path("logout", api.LogoutView.as_view(), name="logout"),
     path("mfa/verify", api.MfaVerifyView.as_view(), name="mfa-verify"),
-    path("me", api.MeView.as_view(), name="me"),
+    path("me", profile_api.MeView.as_view(), name="me"),
+    path("me/email", profile_api.EmailChangeView.as_view(), name="me-email"),
+    path("me/email/confirm", profile_api.EmailConfirmView.as_view(), name="me-email-confirm"),
+    path("me/export", profile_api.MeExportView.as_view(), name="me-export"),
 ]
 
 security_patterns = [
