@@ -245,6 +245,12 @@ def local_cli_user() -> User:
 
 # The verbs that live beside what they change, re-exported: this module is the one place to
 # find an accounts write. (Imported last: they call the verbs above.)
+from accounts.invitations.services import (  # noqa: E402
+    accept_invitation,
+    accept_with_signup,
+    create_invitation,
+    revoke_invitation,
+)
 from accounts.profile.services import (  # noqa: E402
     confirm_email_change,
     delete_account,
@@ -260,6 +266,10 @@ from accounts.staff.services import (  # noqa: E402
 )
 
 __all__ = [
+    "accept_invitation",
+    "accept_with_signup",
+    "create_invitation",
+    "revoke_invitation",
     "add_member",
     "change_role",
     "confirm_email_change",

@@ -2,6 +2,7 @@ from django.urls import include, path, re_path
 from rest_framework.routers import SimpleRouter
 
 from accounts import api, security_api
+from accounts.invitations import api as invitation_api
 from accounts.profile import api as profile_api
 from accounts.staff import api as staff_api
 
@@ -15,6 +16,11 @@ router.register("users", staff_api.StaffUserViewSet, basename="staff-user")
 member_list = api.MemberViewSet.as_view({"get": "list", "post": "create"})
 member_detail = api.MemberViewSet.as_view(
     {"get": "retrieve", "put": "update", "patch": "update", "delete": "destroy"}
+)
+
+invitation_list = invitation_api.InvitationViewSet.as_view({"get": "list", "post": "create"})
+invitation_detail = invitation_api.InvitationViewSet.as_view(
+    {"get": "retrieve", "delete": "destroy"}
 )
 
 auth_patterns = [
@@ -74,6 +80,21 @@ urlpatterns = [
         name="workspace-settings",
     ),
     path("workspaces/<int:workspace_pk>/members/", member_list, name="workspace-members"),
+    re_path(
+        r"^workspaces/(?P<workspace_pk>\d+)/invitations/?$",
+        invitation_list,
+        name="workspace-invitations",
+    ),
+    re_path(
+        r"^workspaces/(?P<workspace_pk>\d+)/invitations/(?P<pk>\d+)/?$",
+        invitation_detail,
+        name="workspace-invitation",
+    ),
+    re_path(
+        r"^invitations/accept/?$",
+        invitation_api.AcceptInvitationView.as_view(),
+        name="invitation-accept",
+    ),
     path(
         "workspaces/<int:workspace_pk>/members/<int:user_id>/",
         member_detail,
