@@ -6,6 +6,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from config.crypto import EncryptedTextField
+
 
 class ChannelKind(models.TextChoices):
     EMAIL = "email", "Email"
@@ -42,7 +44,8 @@ class EventType(models.TextChoices):
 class Channel(models.Model):
     """A workspace's configured destination. `config` holds what may be shown (server URL,
     from number, topic); `secret` holds what may not (webhook URLs, tokens, signing secret),
-    as JSON, and never leaves the server after it is created."""
+    as JSON encrypted at rest (config.crypto), and never leaves the server after it is created
+    (a webhook's generated signing secret is shown once, in the answer that creates it)."""
 
     workspace = models.ForeignKey(
         "accounts.Workspace", on_delete=models.CASCADE, related_name="notification_channels"
@@ -50,7 +53,9 @@ class Channel(models.Model):
     kind = models.CharField(max_length=10, choices=ChannelKind.choices)
     name = models.CharField(max_length=120)
     config = models.JSONField(default=dict, blank=True)
-    secret = models.TextField(blank=True, default="")
+    secret = EncryptedTextField(
+        blank=True, default="", help_text="JSON of the channel's secrets, encrypted at rest."
+    )
     is_active = models.BooleanField(default=True)
     rate_limit_per_minute = models.PositiveIntegerField(
         null=True, blank=True, help_text="Deliveries per minute; empty = the kind's default."

@@ -16,6 +16,11 @@ def deliveries_for(actor: Actor) -> QuerySet[Delivery]:
     return scope_to_workspaces(Delivery.objects.select_related("notification"), actor)
 
 
+def deliveries_in_workspaces(workspace_ids) -> QuerySet[Delivery]:
+    """Deliveries of the given workspaces (for analytics, which scopes the ids itself)."""
+    return Delivery.objects.filter(workspace_id__in=workspace_ids)
+
+
 def inbox_for(actor: Actor) -> QuerySet[InboxItem]:
     """The caller's own in-app notifications (an API key: its workspace's only)."""
     items = InboxItem.objects.filter(user=actor.user)
