@@ -4,8 +4,6 @@ and webhook receivers. Each route checks its product's payload shape (answering 
 product would, when it is wrong) and records what arrived."""
 
 import base64
-import email
-import email.policy
 import json
 import socket
 import threading
@@ -23,20 +21,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from config.testing import SmtpHandler
+
 TWILIO_SID = "AC0123456789abcdef0123456789abcdef"
 TWILIO_TOKEN = "twilio-test-token"
-
-
-class SmtpHandler:
-    def __init__(self):
-        self.messages: list = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append(
-            {"from": envelope.mail_from, "to": list(envelope.rcpt_tos), "message": message}
-        )
-        return "250 Message accepted for delivery"
 
 
 @dataclass
