@@ -85,6 +85,24 @@ def add_member():
 
 
 @pytest.fixture(scope="session")
+def _smtp_server():
+    from config.testing import SmtpServer
+
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp(settings, _smtp_server):
+    """A real local SMTP server (aiosmtpd) that Django's email settings point at; read what
+    arrived in `smtp.mails` (emptied for each test)."""
+    _smtp_server.mails.clear()
+    _smtp_server.use_in(settings)
+    return _smtp_server
+
+
+@pytest.fixture(scope="session")
 def _shared_worker(django_db_setup, django_db_blocker):
     from config.testing import SHARED_WORKER
 
@@ -135,6 +153,7 @@ def _security_namespaces(settings):
     # The per-IP login limit counts every test's logins from 127.0.0.1 in the same minute;
     # tests of that limit set their own rate.
     settings.LOGIN_RATE = "10000/m"
+    settings.TOKEN_CONFIRM_RATE = "10000/m"  # invitation and email-change tokens, per IP
     from accounts import policies
 
     policies.invalidate()

@@ -7,6 +7,7 @@ from accounts import lockout
 from accounts.forms import MfaAuthenticationForm
 from accounts.models import (
     ApiKey,
+    Invitation,
     LoginSession,
     Membership,
     TOTPDevice,
@@ -26,6 +27,18 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+class InvitationInline(admin.TabularInline):
+    model = Invitation
+    extra = 0
+    fields = ["email", "role", "invited_by", "created_at", "expires_at", "accepted_at"]
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False  # invitations are sent through the API: the link is mailed once
+
+
 class WorkspaceSettingsInline(admin.StackedInline):
     model = WorkspaceSettings
     can_delete = False
@@ -35,6 +48,10 @@ class WorkspaceSettingsInline(admin.StackedInline):
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     list_display = ["username", "email", "is_staff", "is_active", "date_joined", "last_login"]
+    fieldsets = [
+        *DjangoUserAdmin.fieldsets,
+        ("Profile", {"fields": ["display_name", "time_zone", "locale"]}),
+    ]
     actions = ["unlock_accounts"]
 
     @admin.action(description="Unlock the selected accounts (clear failed logins)")
@@ -51,7 +68,7 @@ class WorkspaceAdmin(admin.ModelAdmin):
     list_filter = ["is_personal"]
     search_fields = ["name", "slug"]
     readonly_fields = ["created_at", "updated_at"]
-    inlines = [MembershipInline, WorkspaceSettingsInline]
+    inlines = [MembershipInline, InvitationInline, WorkspaceSettingsInline]
 
 
 @admin.register(Membership)
@@ -115,3 +132,42 @@ class TOTPDeviceAdmin(admin.ModelAdmin):
 class WorkspaceSecurityPolicyAdmin(admin.ModelAdmin):
     list_display = ["workspace", "require_mfa", "min_password_length", "session_lifetime_minutes"]
     autocomplete_fields = ["workspace"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Invitations by workspace and address, with their state. Sent through the API (the
+    link is mailed once, never stored); here they can be read and revoked."""
+
+    list_display = ["email", "workspace", "role", "status", "invited_by", "created_at"]
+    list_filter = ["role", "workspace"]
+    search_fields = ["email", "workspace__name", "invited_by__username"]
+    readonly_fields = [
+        "workspace",
+        "email",
+        "role",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+        "accepted_by",
+        "revoked_at",
+    ]
+    exclude = ["nonce_digest"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(description="status")
+    def status(self, invitation: Invitation) -> str:
+        return invitation.status
+
+    @admin.action(description="Revoke the selected invitations")
+    def revoke(self, request, queryset):
+        from accounts.invitations.services import revoke_invitation  # noqa: PLC0415
+
+        pending = queryset.filter(accepted_at__isnull=True, revoked_at__isnull=True)
+        for invitation in pending:
+            revoke_invitation(actor=None, invitation=invitation, request=request)
+        self.message_user(request, f"{len(pending)} invitation(s) revoked.")

@@ -125,14 +125,6 @@ class LogoutView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class MeView(APIView):
-    allowed_without_mfa = True
-
-    @extend_schema(responses=UserSerializer)
-    def get(self, request):
-        return Response(UserSerializer(request.user).data)
-
-
 class WorkspaceViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -156,7 +148,7 @@ class WorkspaceViewSet(
         )
 
     def perform_update(self, serializer):
-        serializer.instance = services.update_workspace(
+        serializer.instance = services.rename_workspace(
             actor=Actor.from_request(self.request),
             workspace=serializer.instance,
             name=serializer.validated_data.get("name", serializer.instance.name),

@@ -97,3 +97,73 @@ class WrongPassword(DomainError):
 class InvalidResetToken(DomainError):
     code = "invalid_reset_token"
     default_message = "This password reset link is invalid, expired or already used."
+
+
+# --- profile, staff, invitations, workspace lifecycle -------------------------------------
+class EmailInUse(Conflict):
+    code = "email_in_use"
+    default_message = "Another account already uses that email address."
+
+
+class InvalidEmailChangeToken(DomainError):
+    code = "invalid_email_change_token"
+    default_message = "This email confirmation link is invalid, expired or already used."
+
+
+class MfaCodeRequired(DomainError):
+    code = "mfa_code_required"
+    default_message = "Two-factor authentication is on: give a current `code` too."
+
+
+class LastOwnerOfShared(Conflict):
+    code = "last_owner_of_shared_workspaces"
+    default_message = (
+        "You are the last owner of shared workspaces: transfer their ownership or delete them "
+        "first."
+    )
+
+
+class OwnAccount(Conflict):
+    code = "own_account"
+    default_message = "Staff cannot do this to their own account."
+
+
+class PersonalWorkspace(Conflict):
+    code = "personal_workspace"
+    default_message = "A personal workspace cannot be deleted, left or given away."
+
+
+class ConfirmationMismatch(DomainError):
+    code = "confirmation_mismatch"
+    default_message = "Type the workspace's exact name in `confirm` to delete it."
+
+
+class NotAMember(DomainError):
+    code = "not_a_member"
+    default_message = "That user is not a member of this workspace."
+
+
+class InvitationInvalid(DomainError):
+    code = "invitation_invalid"
+    default_message = "This invitation link is not valid."
+
+
+class InvitationExpired(DomainError):
+    status_code = 410
+    code = "invitation_expired"
+    default_message = "This invitation has expired; ask for a new one."
+
+
+class InvitationUsed(Conflict):
+    code = "invitation_used"
+    default_message = "This invitation has already been accepted."
+
+
+class InvitationRevoked(Conflict):
+    code = "invitation_revoked"
+    default_message = "This invitation was revoked."
+
+
+class InvitationNotYours(Forbidden):
+    code = "invitation_not_yours"
+    default_message = "This invitation was sent to another email address."

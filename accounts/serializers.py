@@ -51,7 +51,17 @@ class UserSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = User
-        fields = ["id", "username", "email", "date_joined", "is_staff", "memberships"]
+        fields = [
+            "id",
+            "username",
+            "email",
+            "display_name",
+            "time_zone",
+            "locale",
+            "date_joined",
+            "is_staff",
+            "memberships",
+        ]
         read_only_fields = fields
 
 

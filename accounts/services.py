@@ -13,6 +13,12 @@ from accounts import workspace_settings
 from accounts.errors import AlreadyMember, LastOwner, UnknownUser
 from accounts.models import ROLE_RANK, ApiKey, Membership, Role, User, Workspace, WorkspaceSettings
 from accounts.scoping import Actor, require_role
+from accounts.workspace_lifecycle import (
+    delete_workspace,
+    leave_workspace,
+    rename_workspace,
+    transfer_ownership,
+)
 from audit.events import SecurityEventKind
 from audit.services import record_security_event
 
@@ -45,12 +51,8 @@ def create_workspace(*, creator: User, name: str, is_personal: bool = False) -> 
     return workspace
 
 
-@transaction.atomic
 def update_workspace(*, actor: Actor, workspace: Workspace, name: str) -> Workspace:
-    require_role(actor, workspace, Role.ADMIN)
-    workspace.name = name
-    workspace.save(update_fields=["name", "updated_at"])
-    return workspace
+    return rename_workspace(actor=actor, workspace=workspace, name=name)
 
 
 def personal_workspace(user: User) -> Workspace | None:
@@ -239,3 +241,57 @@ def local_cli_user() -> User:
         user.save(update_fields=["password"])
         create_workspace(creator=user, name=f"{CLI_USERNAME}'s workspace", is_personal=True)
     return user
+
+
+# The verbs that live beside what they change, re-exported: this module is the one place to
+# find an accounts write. (Imported last: they call the verbs above.)
+from accounts.invitations.services import (  # noqa: E402
+    accept_invitation,
+    accept_with_signup,
+    create_invitation,
+    revoke_invitation,
+)
+from accounts.profile.services import (  # noqa: E402
+    confirm_email_change,
+    delete_account,
+    request_email_change,
+    update_profile,
+)
+from accounts.staff.services import (  # noqa: E402
+    deactivate_user,
+    logout_everywhere,
+    reactivate_user,
+    reset_mfa,
+    unlock_user,
+)
+
+__all__ = [
+    "accept_invitation",
+    "accept_with_signup",
+    "create_invitation",
+    "revoke_invitation",
+    "add_member",
+    "change_role",
+    "confirm_email_change",
+    "create_api_key",
+    "create_workspace",
+    "deactivate_user",
+    "delete_account",
+    "delete_workspace",
+    "leave_workspace",
+    "local_cli_user",
+    "logout_everywhere",
+    "reactivate_user",
+    "register_user",
+    "remove_member",
+    "rename_workspace",
+    "request_email_change",
+    "reset_mfa",
+    "revoke_api_key",
+    "settings_for",
+    "transfer_ownership",
+    "unlock_user",
+    "update_profile",
+    "update_workspace",
+    "update_workspace_settings",
+]

@@ -2,16 +2,25 @@ from django.urls import include, path, re_path
 from rest_framework.routers import SimpleRouter
 
 from accounts import api, security_api
+from accounts.invitations import api as invitation_api
+from accounts.profile import api as profile_api
+from accounts.staff import api as staff_api
 
 # Collected into the project's one router (config/api/router.py); urlpatterns adds the rest.
 router = SimpleRouter()
 router.register("workspaces", api.WorkspaceViewSet, basename="workspace")
 router.register("security/api-keys", api.ApiKeyViewSet, basename="api-key")
 router.register("security/sessions", security_api.SessionViewSet, basename="login-session")
+router.register("users", staff_api.StaffUserViewSet, basename="staff-user")
 
 member_list = api.MemberViewSet.as_view({"get": "list", "post": "create"})
 member_detail = api.MemberViewSet.as_view(
     {"get": "retrieve", "put": "update", "patch": "update", "delete": "destroy"}
+)
+
+invitation_list = invitation_api.InvitationViewSet.as_view({"get": "list", "post": "create"})
+invitation_detail = invitation_api.InvitationViewSet.as_view(
+    {"get": "retrieve", "delete": "destroy"}
 )
 
 auth_patterns = [
@@ -20,7 +29,10 @@ auth_patterns = [
     path("refresh", api.RefreshView.as_view(), name="refresh"),
     path("logout", api.LogoutView.as_view(), name="logout"),
     path("mfa/verify", api.MfaVerifyView.as_view(), name="mfa-verify"),
-    path("me", api.MeView.as_view(), name="me"),
+    path("me", profile_api.MeView.as_view(), name="me"),
+    path("me/email", profile_api.EmailChangeView.as_view(), name="me-email"),
+    path("me/email/confirm", profile_api.EmailConfirmView.as_view(), name="me-email-confirm"),
+    path("me/export", profile_api.MeExportView.as_view(), name="me-export"),
 ]
 
 security_patterns = [
@@ -68,6 +80,21 @@ urlpatterns = [
         name="workspace-settings",
     ),
     path("workspaces/<int:workspace_pk>/members/", member_list, name="workspace-members"),
+    re_path(
+        r"^workspaces/(?P<workspace_pk>\d+)/invitations/?$",
+        invitation_list,
+        name="workspace-invitations",
+    ),
+    re_path(
+        r"^workspaces/(?P<workspace_pk>\d+)/invitations/(?P<pk>\d+)/?$",
+        invitation_detail,
+        name="workspace-invitation",
+    ),
+    re_path(
+        r"^invitations/accept/?$",
+        invitation_api.AcceptInvitationView.as_view(),
+        name="invitation-accept",
+    ),
     path(
         "workspaces/<int:workspace_pk>/members/<int:user_id>/",
         member_detail,

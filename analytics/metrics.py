@@ -8,9 +8,8 @@ Two kinds, so that every process's figures add up however many web and worker pr
   there and `/metrics` adds up all processes' files; without it, one process counts alone.
 - Read at scrape time from the shared truth (the database and Redis): runs and steps in each
   live state, queue depth per priority, workers alive, AI tokens and cost by model, WebSocket
-  connections, background tasks by status. A collector computes these when `/metrics` is
-  read, so any web process answers the same.
-Notification deliveries by channel will come from the notifications app once it exists.
+  connections, background tasks by status, notification deliveries by channel and status.
+  A collector computes these when `/metrics` is read, so any web process answers the same.
 """
 
 import logging
@@ -65,6 +64,7 @@ class StateCollector:
             ("ai", self._ai),
             ("websocket", self._websocket),
             ("tasks", self._tasks),
+            ("notifications", self._notifications),
         ):
             try:
                 yield from build()
@@ -193,6 +193,36 @@ class StateCollector:
         )
         for status in Status.values:
             gauge.add_metric([status], found.get(status, 0))
+        yield gauge
+
+    def _notifications(self):
+        """Deliveries by channel and status, read from the Delivery rows at scrape time.
+
+        Not a counter incremented where the final status is written: that status is written by
+        whichever worker process (or API retry) settles the delivery, so a process-local counter
+        is only right in multiprocess mode, only for the processes sharing one
+        PROMETHEUS_MULTIPROC_DIR on one host, and it restarts from zero when that directory is
+        cleared at start-up (`make run` does). The rows are the one truth every process and
+        host shares, so any web process answers the same figures. A gauge, not a counter:
+        a retried delivery moves from failed back to queued."""
+        from django.db.models import Count
+
+        from notifications.models import ChannelKind, Delivery, DeliveryStatus
+
+        found = {
+            (kind, status): n
+            for kind, status, n in Delivery.objects.order_by()
+            .values_list("channel_kind", "status")
+            .annotate(Count("pk"))
+        }
+        gauge = GaugeMetricFamily(
+            "docchain_notification_deliveries",
+            "Notification deliveries by channel and status (all workspaces).",
+            labels=["channel", "status"],
+        )
+        for kind in ChannelKind.values:
+            for status in DeliveryStatus.values:
+                gauge.add_metric([kind, status], found.get((kind, status), 0))
         yield gauge
 
 

@@ -261,9 +261,37 @@ def ai_usage_figures(window: Window) -> dict:
     return {**totals, "cache_hit_rate": round(totals["cached_calls"] / calls, 4) if calls else None}
 
 
-def notification_figures(window: Window) -> dict | None:
-    """Sent/failed by channel once a notifications app exists (issue 15); until then None."""
-    return None
+def notification_figures(window: Window) -> dict:
+    """Notification deliveries created in the window, by status and by channel: one GROUP BY
+    channel with a filtered COUNT per status. Deliveries belong to a workspace, not to a
+    workflow, so a `workflow` filter does not narrow them (`workflow_filter` says so)."""
+    from notifications import selectors as notification_selectors
+    from notifications.models import DeliveryStatus
+
+    rows = (
+        notification_selectors.deliveries_in_workspaces(window.workspace_ids)
+        .filter(created_at__gte=window.since, created_at__lt=window.until)
+        .order_by()
+        .values("channel_kind")
+        .annotate(total=Count("id"), **_by_status_aggregates(DeliveryStatus.values))
+        .order_by("channel_kind")
+    )
+    by_channel = {
+        row["channel_kind"]: {"total": row["total"], **_pick_status(row, DeliveryStatus.values)}
+        for row in rows
+    }
+    by_status = {
+        status: sum(channel[status] for channel in by_channel.values())
+        for status in DeliveryStatus.values
+    }
+    return {
+        "total": sum(channel["total"] for channel in by_channel.values()),
+        "sent": by_status[DeliveryStatus.SENT],
+        "failed": by_status[DeliveryStatus.FAILED],
+        "by_status": by_status,
+        "by_channel": by_channel,
+        "workflow_filter": "not applicable" if window.workflow_id is not None else None,
+    }
 
 
 def summary(window: Window) -> dict:

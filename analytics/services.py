@@ -111,8 +111,21 @@ def _save_report(*, workspace_id: int, kind: str, since, until, created_by=None)
                 insights=_as_json(found),
                 created_by=created_by,
             )
-        transaction.on_commit(lambda: report_ready.send_robust(sender=Report, report=report))
+        transaction.on_commit(lambda: _announce(report_ready, Report, report))
     return report
+
+
+def _announce(signal, sender, report) -> None:
+    """Send `report_ready`; a receiver's failure never breaks the report, but it is logged
+    with its traceback (send_robust alone would drop it silently)."""
+    for receiver, result in signal.send_robust(sender=sender, report=report):
+        if isinstance(result, Exception):
+            logger.error(
+                "report_ready receiver %r failed for report %s",
+                receiver,
+                report.pk,
+                exc_info=(type(result), result, result.__traceback__),
+            )
 
 
 def last_week(now=None):

@@ -1,4 +1,4 @@
-"""Signals of analytics (a future notifications app subscribes; analytics imports none)."""
+"""Signals of analytics (notifications subscribes in its receivers.py; analytics imports none)."""
 
 from django.dispatch import Signal
 

@@ -39,6 +39,23 @@ class SecurityEventKind(models.TextChoices):
     ACCESS_RATE_LIMITED = "access.rate_limited"
     ACCESS_CROSS_WORKSPACE_PROBE = "access.cross_workspace_probe"
     AUDIT_VERIFY_FAILED = "audit.verify_failed"
+    # Accounts: a user's own changes, staff actions on users, invitations, workspaces.
+    ACCOUNT_UPDATED = "account.updated"
+    ACCOUNT_EMAIL_CHANGE_REQUESTED = "account.email_change_requested"
+    ACCOUNT_EMAIL_CHANGED = "account.email_changed"
+    ACCOUNT_DELETED = "account.deleted"
+    ACCOUNT_EXPORTED = "account.exported"
+    USER_DEACTIVATED = "user.deactivated"
+    USER_REACTIVATED = "user.reactivated"
+    USER_MFA_RESET = "user.mfa_reset"
+    USER_LOGGED_OUT_EVERYWHERE = "user.logged_out_everywhere"
+    INVITATION_CREATED = "invitation.created"
+    INVITATION_REVOKED = "invitation.revoked"
+    INVITATION_ACCEPTED = "invitation.accepted"
+    WORKSPACE_RENAMED = "workspace.renamed"
+    WORKSPACE_DELETED = "workspace.deleted"
+    WORKSPACE_OWNERSHIP_TRANSFERRED = "workspace.ownership_transferred"
+    WORKSPACE_EXPORTED = "workspace.exported"
 
 
 K = SecurityEventKind
@@ -67,6 +84,22 @@ DEFAULT_SEVERITY: dict[str, str] = {
     K.ACCESS_RATE_LIMITED: Severity.WARNING,
     K.ACCESS_CROSS_WORKSPACE_PROBE: Severity.WARNING,
     K.AUDIT_VERIFY_FAILED: Severity.CRITICAL,
+    K.ACCOUNT_UPDATED: Severity.INFO,
+    K.ACCOUNT_EMAIL_CHANGE_REQUESTED: Severity.INFO,
+    K.ACCOUNT_EMAIL_CHANGED: Severity.WARNING,
+    K.ACCOUNT_DELETED: Severity.WARNING,
+    K.ACCOUNT_EXPORTED: Severity.INFO,
+    K.USER_DEACTIVATED: Severity.WARNING,
+    K.USER_REACTIVATED: Severity.INFO,
+    K.USER_MFA_RESET: Severity.HIGH,
+    K.USER_LOGGED_OUT_EVERYWHERE: Severity.WARNING,
+    K.INVITATION_CREATED: Severity.INFO,
+    K.INVITATION_REVOKED: Severity.INFO,
+    K.INVITATION_ACCEPTED: Severity.INFO,
+    K.WORKSPACE_RENAMED: Severity.INFO,
+    K.WORKSPACE_DELETED: Severity.WARNING,
+    K.WORKSPACE_OWNERSHIP_TRANSFERRED: Severity.WARNING,
+    K.WORKSPACE_EXPORTED: Severity.INFO,
 }
 
 # Kinds an attacker can produce at will: one row per actor-or-IP per window, with a count,

@@ -46,9 +46,23 @@ DEFAULT_TEMPLATES: dict[str, dict[str, str]] = {
         "html_body": "",
     },
     "weekly_report": {
-        "subject": "Your weekly report for {{ workspace.name }} is ready",
-        "body": "The weekly report for {{ workspace.name }} is ready.",
-        "html_body": "",
+        "subject": "Your {{ report.label }} for {{ workspace.name }} is ready",
+        "body": "The {{ report.label }} for {{ workspace.name }} "
+        "({{ report.period_start }} to {{ report.period_end }}) is ready.\n\n"
+        "Runs: {{ report.runs }} ({{ report.failed }} failed, success rate "
+        "{{ report.success_rate }}). Tokens: {{ report.tokens }}. Cost: {{ report.cost }}.\n"
+        "{% if report.insights %}\nInsights:\n{% for insight in report.insights %}"
+        "- [{{ insight.severity }}] {{ insight.title }}\n{% endfor %}{% endif %}\n"
+        "The report: {{ report.url }} (CSV: {{ report.csv_url }})",
+        "html_body": "<p>The {{ report.label }} for <b>{{ workspace.name }}</b> "
+        "({{ report.period_start }} to {{ report.period_end }}) is ready.</p>"
+        "<ul><li>Runs: {{ report.runs }} ({{ report.failed }} failed, success rate "
+        "{{ report.success_rate }})</li><li>Tokens: {{ report.tokens }}</li>"
+        "<li>Cost: {{ report.cost }}</li></ul>"
+        "{% if report.insights %}<p>Insights:</p><ul>{% for insight in report.insights %}"
+        "<li>[{{ insight.severity }}] {{ insight.title }}</li>{% endfor %}</ul>{% endif %}"
+        '<p><a href="{{ report.url }}">The report</a> '
+        '(<a href="{{ report.csv_url }}">CSV</a>)</p>',
     },
     "password_reset": {
         "subject": "Reset your Docchain password",

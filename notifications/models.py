@@ -6,11 +6,13 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from config.crypto import EncryptedTextField
+
 
 class ChannelKind(models.TextChoices):
     EMAIL = "email", "Email"
     SMS = "sms", "SMS"
-    PUSH = "push", "Push (ntfy)"
+    PUSH = "push", "Push (ntfy or Web Push)"
     WEBHOOK = "webhook", "Webhook"
     SLACK = "slack", "Slack"
     TEAMS = "teams", "Microsoft Teams"
@@ -42,7 +44,8 @@ class EventType(models.TextChoices):
 class Channel(models.Model):
     """A workspace's configured destination. `config` holds what may be shown (server URL,
     from number, topic); `secret` holds what may not (webhook URLs, tokens, signing secret),
-    as JSON, and never leaves the server after it is created."""
+    as JSON encrypted at rest (config.crypto), and never leaves the server after it is created
+    (a webhook's generated signing secret is shown once, in the answer that creates it)."""
 
     workspace = models.ForeignKey(
         "accounts.Workspace", on_delete=models.CASCADE, related_name="notification_channels"
@@ -50,7 +53,9 @@ class Channel(models.Model):
     kind = models.CharField(max_length=10, choices=ChannelKind.choices)
     name = models.CharField(max_length=120)
     config = models.JSONField(default=dict, blank=True)
-    secret = models.TextField(blank=True, default="")
+    secret = EncryptedTextField(
+        blank=True, default="", help_text="JSON of the channel's secrets, encrypted at rest."
+    )
     is_active = models.BooleanField(default=True)
     rate_limit_per_minute = models.PositiveIntegerField(
         null=True, blank=True, help_text="Deliveries per minute; empty = the kind's default."
@@ -281,6 +286,31 @@ class InboxItem(models.Model):
 
     def __str__(self) -> str:
         return self.subject or self.message[:40]
+
+
+class PushSubscription(models.Model):
+    """A browser's Web Push subscription (`PushSubscription.toJSON()`): the push service's
+    endpoint and the browser's keys. Pushes to a user go to every one of theirs; the push
+    service answering 404 or 410 (gone) deletes it."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_subscriptions"
+    )
+    endpoint = models.CharField(max_length=2000)
+    p256dh = models.CharField(max_length=100, help_text="The browser's P-256 public key.")
+    auth = EncryptedTextField(help_text="The browser's 16-byte auth secret, encrypted at rest.")
+    user_agent = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "endpoint"], name="one_push_subscription")
+        ]
+
+    def __str__(self) -> str:
+        return f"push subscription {self.pk} of user {self.user_id}"
 
 
 class FiredEvent(models.Model):

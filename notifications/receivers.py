@@ -1,8 +1,13 @@
 """Where other apps' events reach the rules. Each source is a signal of its own app, so no
-app imports notifications; the optional ones (audit, analytics) connect when installed."""
+app imports notifications; the optional ones (audit, analytics) connect when installed, and an
+installed app without the signal we expect stops start-up (a renamed signal must not silently
+turn a rule off)."""
 
 import logging
 from importlib import import_module
+
+from django.apps import apps
+from django.core.exceptions import ImproperlyConfigured
 
 logger = logging.getLogger(__name__)
 
@@ -33,17 +38,33 @@ def _security_alert(sender, alert, **kwargs) -> None:
     rules.security_alert(alert)
 
 
-def _weekly_report(sender, workspace_id: int, report: dict | None = None, **kwargs) -> None:
+def _report_ready(sender, report, **kwargs) -> None:
+    """analytics.signals.report_ready: sent after the report's transaction commits, with
+    `report` (an analytics Report)."""
     from notifications import rules
 
-    rules.weekly_report(workspace_id=workspace_id, report=report)
+    rules.report_ready(report)
 
 
-def _optional(module: str, name: str):
+# Signals of apps notifications works without: (app, module, signal name).
+OPTIONAL_SIGNALS = {
+    "security_alert": ("audit", "audit.signals", "security_alert_raised"),
+    "report_ready": ("analytics", "analytics.signals", "report_ready"),
+}
+
+
+def _optional(app: str, module: str, name: str):
+    """The signal `module.name` when `app` is installed (None when it is not); an installed
+    app that lacks it is a configuration error, raised, not skipped."""
+    if not apps.is_installed(app):
+        return None
     try:
         return getattr(import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
+    except (ImportError, AttributeError) as exc:
+        raise ImproperlyConfigured(
+            f"notifications listens to {module}.{name}, which the installed app {app!r} "
+            f"does not define ({exc})."
+        ) from exc
 
 
 def connect_all() -> None:
@@ -54,7 +75,7 @@ def connect_all() -> None:
     run_event.connect(_run_event, dispatch_uid="notifications.run_event")
     task_finished.connect(_task_finished, dispatch_uid="notifications.task_finished")
     usage_recorded.connect(_usage_recorded, dispatch_uid="notifications.usage_recorded")
-    if (signal := _optional("audit.signals", "security_alert_raised")) is not None:
+    if (signal := _optional(*OPTIONAL_SIGNALS["security_alert"])) is not None:
         signal.connect(_security_alert, dispatch_uid="notifications.security_alert")
-    if (signal := _optional("analytics.signals", "weekly_report_ready")) is not None:
-        signal.connect(_weekly_report, dispatch_uid="notifications.weekly_report")
+    if (signal := _optional(*OPTIONAL_SIGNALS["report_ready"])) is not None:
+        signal.connect(_report_ready, dispatch_uid="notifications.report_ready")

@@ -162,11 +162,44 @@ def security_alert(alert) -> None:
     )
 
 
-def weekly_report(*, workspace_id: int, report: dict | None = None) -> None:
-    context = {"workspace": _workspace_context(workspace_id), "report": report or {}}
-    if report and report.get("url"):
-        context["links"] = {"url": report["url"]}
-    emit(EventType.WEEKLY_REPORT, workspace_id=workspace_id, context=context)
+def _report_context(report) -> dict:
+    """Plain data of an analytics Report for the templates: its period, headline figures,
+    insight titles and where to fetch it (JSON and CSV)."""
+    summary = report.summary or {}
+    runs = summary.get("runs") or {}
+    rate = runs.get("success_rate")
+    base = settings.PUBLIC_BASE_URL.rstrip("/")
+    url = f"{base}/api/v3/advanced/analytics/reports/{report.pk}/"
+    return {
+        "id": report.pk,
+        "kind": report.kind,
+        "label": "weekly report" if report.kind == "weekly" else "analytics report",
+        "period_start": f"{report.period_start:%Y-%m-%d %H:%M} UTC",
+        "period_end": f"{report.period_end:%Y-%m-%d %H:%M} UTC",
+        "runs": runs.get("total", 0),
+        "failed": (runs.get("by_status") or {}).get("failed", 0),
+        "success_rate": "n/a" if rate is None else f"{rate * 100:.1f}%",
+        "tokens": (summary.get("tokens") or {}).get("total", 0),
+        "cost": str(summary.get("cost") or 0),
+        "insights": [
+            {"title": str(i.get("title", "")), "severity": str(i.get("severity", ""))}
+            for i in (report.insights or [])[:10]
+            if isinstance(i, dict)
+        ],
+        "url": url,
+        "csv_url": f"{url}csv/",
+    }
+
+
+def report_ready(report) -> None:
+    """From analytics' report_ready (weekly by beat, or made on demand): the workspace's
+    "report ready" rules, with the report's figures in the context."""
+    context = {
+        "workspace": _workspace_context(report.workspace_id),
+        "report": _report_context(report),
+    }
+    context["links"] = {"url": context["report"]["url"]}
+    emit(EventType.WEEKLY_REPORT, workspace_id=report.workspace_id, context=context)
 
 
 def _once(key: str) -> bool:

@@ -1,5 +1,6 @@
-"""A channel's secrets (webhook URLs, tokens, the signing secret): JSON in `Channel.secret`.
-The only place that reads or writes that field, so encryption at rest changes one module."""
+"""A channel's secrets (webhook URLs, tokens, the signing secret): JSON in `Channel.secret`,
+an `EncryptedTextField` (Fernet at rest, config/crypto.py; rotated with `manage.py
+rotate_encryption_key`). The only place that reads or writes that field."""
 
 import json
 

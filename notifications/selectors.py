@@ -3,7 +3,7 @@
 from django.db.models import Prefetch, QuerySet
 
 from accounts.scoping import Actor, scope_to_workspaces
-from notifications.models import Delivery, InboxItem, Notification
+from notifications.models import Delivery, InboxItem, Notification, PushSubscription
 
 
 def notifications_for(actor: Actor) -> QuerySet[Notification]:
@@ -16,6 +16,11 @@ def deliveries_for(actor: Actor) -> QuerySet[Delivery]:
     return scope_to_workspaces(Delivery.objects.select_related("notification"), actor)
 
 
+def deliveries_in_workspaces(workspace_ids) -> QuerySet[Delivery]:
+    """Deliveries of the given workspaces (for analytics, which scopes the ids itself)."""
+    return Delivery.objects.filter(workspace_id__in=workspace_ids)
+
+
 def inbox_for(actor: Actor) -> QuerySet[InboxItem]:
     """The caller's own in-app notifications (an API key: its workspace's only)."""
     items = InboxItem.objects.filter(user=actor.user)
@@ -26,3 +31,8 @@ def inbox_for(actor: Actor) -> QuerySet[InboxItem]:
 
 def unread_count(actor: Actor) -> int:
     return inbox_for(actor).filter(read_at__isnull=True).count()
+
+
+def push_subscriptions_for(actor: Actor) -> QuerySet[PushSubscription]:
+    """The caller's own browser subscriptions (nobody sees another user's)."""
+    return PushSubscription.objects.filter(user=actor.user)

@@ -50,3 +50,39 @@ def enrol_mfa(client_for, settings):
         return totp, confirmed.json()["recovery_codes"]
 
     return enrol
+
+
+@pytest.fixture
+def staff_user(make_user):
+    admin = make_user("root")
+    admin.is_staff = True
+    admin.save(update_fields=["is_staff"])
+    return admin
+
+
+@pytest.fixture
+def tokens_for(login):
+    """Log `username` in through the API; returns the token pair."""
+
+    def make(username="alice", password=STRONG_PASSWORD) -> dict:
+        response = login(username, password)
+        assert response.status_code == 200, response.content
+        return response.json()
+
+    return make
+
+
+@pytest.fixture
+def mails(django_capture_on_commit_callbacks):
+    """Mail sent after commit: runs the on-commit callbacks of the block, returns the outbox."""
+    from contextlib import contextmanager
+
+    from django.core import mail
+
+    @contextmanager
+    def sent():
+        mail.outbox.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            yield mail.outbox
+
+    return sent

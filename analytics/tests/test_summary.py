@@ -88,7 +88,7 @@ def test_the_briefs_curl_example_answers_with_the_runs_figures(api, user, runs):
 
     [row] = body["by_user"]
     assert (row["username"], row["runs"], row["succeeded"], row["failed"]) == ("alice", 5, 3, 1)
-    assert body["notifications"] is None  # no notifications app yet
+    assert body["notifications"]["total"] == 0 and body["notifications"]["by_channel"] == {}
 
 
 def test_a_week_includes_the_older_run(alice_api, runs):

@@ -249,6 +249,8 @@ WRITE_RATES = {
     "password": env("WRITE_RATE_PASSWORD", default="10/m"),
     "password_reset": env("WRITE_RATE_PASSWORD_RESET", default="5/m"),
     "validate_password": env("WRITE_RATE_VALIDATE_PASSWORD", default="60/m"),
+    "account": env("WRITE_RATE_ACCOUNT", default="30/m"),
+    "exports": env("WRITE_RATE_EXPORTS", default="10/m"),
 }
 # URL-name fragments that choose a scope for views that do not name one (first match wins).
 WRITE_THROTTLE_SCOPES = [
@@ -311,6 +313,13 @@ SPECTACULAR_SETTINGS = {
     # Operations are tagged by app (config.api.schema); a new app adds its line here.
     "TAGS": [
         {"name": "accounts", "description": "Users, authentication, workspaces, API keys."},
+        {"name": "profile", "description": "Your account: profile, email, deletion, your data."},
+        {"name": "users", "description": "Staff user management (404 to everyone else)."},
+        {"name": "invitations", "description": "Invite people to a workspace by email."},
+        {
+            "name": "workspaces",
+            "description": "Workspace lifecycle: rename, delete, leave, transfer, export.",
+        },
         {"name": "workflows", "description": "Workflows, steps, schedules, runs, documents."},
         {"name": "ai", "description": "Model calls (generate, analyze), models, usage."},
         {"name": "tasks", "description": "Background tasks: submit, watch, cancel, retry."},
@@ -351,6 +360,18 @@ RATELIMIT_IP_META_KEY = "config.client_ip.client_ip"  # the project's one client
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 LOGIN_RATE = env("LOGIN_RATE", default="20/m")
 REGISTER_RATE = env("REGISTER_RATE", default="10/m")
+# Invitations sent per inviting user, and tries of mailed tokens (invitation, email change) per IP.
+INVITATION_RATE = env("INVITATION_RATE", default="30/h")
+TOKEN_CONFIRM_RATE = env("TOKEN_CONFIRM_RATE", default="30/m")
+# How long an invitation link and an email-change confirmation link work.
+INVITATION_DAYS = env.int("INVITATION_DAYS", default=7)
+EMAIL_CHANGE_HOURS = env.int("EMAIL_CHANGE_HOURS", default=48)
+# Data retention (accounts.retention, nightly): finished runs, documents and AI usage records
+# older than this many days are deleted; 0 = kept for ever (the default). Documents that kept
+# documents were made from are kept, and so are their runs.
+RUN_RETENTION_DAYS = env.int("RUN_RETENTION_DAYS", default=0)
+DOCUMENT_RETENTION_DAYS = env.int("DOCUMENT_RETENTION_DAYS", default=0)
+USAGE_RETENTION_DAYS = env.int("USAGE_RETENTION_DAYS", default=0)
 
 # The client IP is the N-th X-Forwarded-For hop from the right behind N trusted proxies
 # (config/client_ip.py); 0 = REMOTE_ADDR, the only safe value without a proxy in front.
@@ -600,6 +621,17 @@ NOTIFICATIONS_BULK_LIMIT = env.int("NOTIFICATIONS_BULK_LIMIT", default=100)
 NOTIFICATIONS_MAX_MESSAGE_CHARS = env.int("NOTIFICATIONS_MAX_MESSAGE_CHARS", default=20000)
 NOTIFICATIONS_STUCK_AFTER_SECONDS = env.int("NOTIFICATIONS_STUCK_AFTER_SECONDS", default=600)
 NOTIFICATIONS_LOST_AFTER_SECONDS = env.int("NOTIFICATIONS_LOST_AFTER_SECONDS", default=300)
+# Web Push (the push channel's browser provider): the VAPID key pair that signs every push
+# (`python manage.py generate_vapid_keys` makes one; both base64url, the private key as its raw
+# 32 bytes, the public as the uncompressed point browsers take as applicationServerKey) and
+# the contact the push services see (`mailto:` or `https:`). Without a private key, Web Push
+# is off (the push channel still speaks ntfy). Changing the key pair orphans every browser
+# subscription: browsers must subscribe again with the new public key.
+VAPID_PRIVATE_KEY = env("VAPID_PRIVATE_KEY", default="")
+VAPID_PUBLIC_KEY = env("VAPID_PUBLIC_KEY", default="")
+VAPID_SUBJECT = env("VAPID_SUBJECT", default="")
+WEBPUSH_TTL_SECONDS = env.int("WEBPUSH_TTL_SECONDS", default=86400)
+WEBPUSH_MAX_SUBSCRIPTIONS_PER_USER = env.int("WEBPUSH_MAX_SUBSCRIPTIONS_PER_USER", default=20)
 
 # --- Logging ------------------------------------------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")

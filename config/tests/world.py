@@ -67,6 +67,9 @@ def build_world(prefix: str = "w") -> World:
         )
         accounts.add_member(actor=actor, workspace=shared, identifier=member.username, role=role)
         world.members[role] = member
+    accounts.create_invitation(
+        actor=actor, workspace=shared, email=f"{prefix}-invitee@example.com", role=Role.VIEWER
+    )
     for scope_set, name in ((["read"], "read"), (["read", "write"], "write")):
         _key, secret = accounts.create_api_key(
             actor=actor, workspace=shared, name=f"{prefix}-{name}", scopes=scope_set

@@ -12,7 +12,7 @@ from channels.layers import get_channel_layer
 from accounts.scoping import Actor
 from ai import services as ai_services
 from ai.models import UsageRecord
-from notifications import rules, runner
+from notifications import runner
 from notifications.models import Delivery, InboxItem, Notification, Preference, Rule
 from notifications.tests.conftest import SEND
 from realtime.groups import workspace_group
@@ -127,15 +127,18 @@ def test_budget_80_and_100_notify_once_each_where_spend_is_recorded(
 
 
 @pytest.mark.django_db
-def test_weekly_report_and_security_alert_rules(
+def test_a_report_fires_the_report_rule_with_its_figures(
     user, workspace, django_capture_on_commit_callbacks
 ):
+    from analytics import services as analytics_services
+
     Rule.objects.create(workspace=workspace, name="w", event="report.weekly", channel_kind="in_app")
     with django_capture_on_commit_callbacks(execute=True):
-        rules.weekly_report(workspace_id=workspace.pk, report={"url": "https://x.example/r"})
+        report = analytics_services.create_report(actor=Actor(user), workspace_id=workspace.pk)
     notification = Notification.objects.get(event="report.weekly")
-    assert notification.subject == f"Your weekly report for {workspace.name} is ready"
-    assert notification.data == {"url": "https://x.example/r"}
+    assert notification.subject == f"Your analytics report for {workspace.name} is ready"
+    assert "Runs: 0 (0 failed, success rate n/a)" in notification.message
+    assert notification.data["url"].endswith(f"/api/v3/advanced/analytics/reports/{report.pk}/")
     assert [d.recipient for d in notification.deliveries.all()] == [f"user:{user.pk}"]
 
 
