@@ -10,6 +10,7 @@ from notifications.models import (
     Notification,
     NotificationTemplate,
     Preference,
+    PushSubscription,
     Rule,
 )
 
@@ -97,3 +98,15 @@ class PreferenceAdmin(admin.ModelAdmin):
 @admin.register(InboxItem)
 class InboxItemAdmin(admin.ModelAdmin):
     list_display = ["user", "subject", "workspace", "read_at", "created_at"]
+
+
+@admin.register(PushSubscription)
+class PushSubscriptionAdmin(admin.ModelAdmin):
+    """Browsers' Web Push subscriptions: seen and removed here, registered by the browsers."""
+
+    list_display = ["user", "endpoint", "created_at", "last_success_at"]
+    exclude = ["auth"]  # the browser's secret
+    readonly_fields = ["user", "endpoint", "p256dh", "user_agent", "created_at", "last_success_at"]
+
+    def has_add_permission(self, request):
+        return False

@@ -10,8 +10,8 @@ from rest_framework.views import APIView
 
 from accounts.scoping import Actor, require_role
 from accounts.viewsets import WorkspaceScopedModelViewSet, WorkspaceScopedViewSet
-from notifications import selectors, services
-from notifications.errors import InvalidNotification
+from notifications import selectors, services, vapid
+from notifications.errors import ChannelNotConfigured, InvalidNotification, WebPushUnavailable
 from notifications.filters import DeliveryFilter, InboxFilter, NotificationFilter
 from notifications.models import (
     Channel,
@@ -20,6 +20,7 @@ from notifications.models import (
     Notification,
     NotificationTemplate,
     Preference,
+    PushSubscription,
     Rule,
 )
 from notifications.optout import read_token
@@ -33,6 +34,8 @@ from notifications.serializers import (
     InboxItemSerializer,
     NotificationSerializer,
     PreferenceSerializer,
+    PushSubscriptionSerializer,
+    PushSubscriptionWriteSerializer,
     RuleSerializer,
     SendSerializer,
     TemplateSerializer,
@@ -282,3 +285,58 @@ class OptOutView(APIView):
     )
     def post(self, request):  # RFC 8058 one-click unsubscribe
         return self.get(request)
+
+
+class PushSubscriptionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """My browsers' Web Push subscriptions: register the browser's
+    `PushSubscription.toJSON()` (201, or 200 when that endpoint was already mine: its keys are
+    refreshed), list and remove them. Nobody sees another user's (404)."""
+
+    queryset = PushSubscription.objects.none()  # the schema's model; requests read their own
+    serializer_class = PushSubscriptionSerializer
+    ordering_fields = ["created_at"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return PushSubscription.objects.none()
+        return selectors.push_subscriptions_for(Actor.from_request(self.request))
+
+    @extend_schema(
+        request=PushSubscriptionWriteSerializer,
+        responses={201: PushSubscriptionSerializer, 200: PushSubscriptionSerializer},
+    )
+    def create(self, request):
+        data = PushSubscriptionWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        subscription = services.subscribe_push(
+            user=request.user,
+            endpoint=data.validated_data["endpoint"],
+            keys=dict(data.validated_data["keys"]),
+            user_agent=request.headers.get("User-Agent", ""),
+        )
+        return Response(
+            PushSubscriptionSerializer(subscription).data,
+            status=status.HTTP_201_CREATED if subscription.created_now else status.HTTP_200_OK,
+        )
+
+    def perform_destroy(self, instance):
+        services.unsubscribe_push(user=self.request.user, subscription=instance)
+
+
+class VapidPublicKeyView(APIView):
+    """The server's VAPID public key, for `pushManager.subscribe({applicationServerKey})`;
+    404 `webpush_not_configured` when the server has no (valid) key pair."""
+
+    @extend_schema(
+        responses=inline_serializer("VapidPublicKey", {"public_key": serializers.CharField()})
+    )
+    def get(self, request):
+        try:
+            return Response({"public_key": vapid.public_key()})
+        except ChannelNotConfigured as exc:
+            raise WebPushUnavailable(exc.message) from exc

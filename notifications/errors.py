@@ -28,6 +28,14 @@ class ChannelNotConfigured(InvalidNotification):
     default_message = "No active channel of that kind is configured in the workspace."
 
 
+class WebPushUnavailable(NotFound):
+    """The server has no (valid) VAPID key pair, so there is no public key to fetch: 404 (not a
+    5xx: nothing failed; Web Push is simply not offered here)."""
+
+    code = "webpush_not_configured"
+    default_message = "Web Push is not configured on this server."
+
+
 class RecipientInvalid(InvalidNotification):
     code = "recipient_invalid"
     default_message = "A recipient is not valid for the channel."

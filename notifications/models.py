@@ -12,7 +12,7 @@ from config.crypto import EncryptedTextField
 class ChannelKind(models.TextChoices):
     EMAIL = "email", "Email"
     SMS = "sms", "SMS"
-    PUSH = "push", "Push (ntfy)"
+    PUSH = "push", "Push (ntfy or Web Push)"
     WEBHOOK = "webhook", "Webhook"
     SLACK = "slack", "Slack"
     TEAMS = "teams", "Microsoft Teams"
@@ -286,6 +286,31 @@ class InboxItem(models.Model):
 
     def __str__(self) -> str:
         return self.subject or self.message[:40]
+
+
+class PushSubscription(models.Model):
+    """A browser's Web Push subscription (`PushSubscription.toJSON()`): the push service's
+    endpoint and the browser's keys. Pushes to a user go to every one of theirs; the push
+    service answering 404 or 410 (gone) deletes it."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_subscriptions"
+    )
+    endpoint = models.CharField(max_length=2000)
+    p256dh = models.CharField(max_length=100, help_text="The browser's P-256 public key.")
+    auth = EncryptedTextField(help_text="The browser's 16-byte auth secret, encrypted at rest.")
+    user_agent = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "endpoint"], name="one_push_subscription")
+        ]
+
+    def __str__(self) -> str:
+        return f"push subscription {self.pk} of user {self.user_id}"
 
 
 class FiredEvent(models.Model):

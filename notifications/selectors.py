@@ -3,7 +3,7 @@
 from django.db.models import Prefetch, QuerySet
 
 from accounts.scoping import Actor, scope_to_workspaces
-from notifications.models import Delivery, InboxItem, Notification
+from notifications.models import Delivery, InboxItem, Notification, PushSubscription
 
 
 def notifications_for(actor: Actor) -> QuerySet[Notification]:
@@ -31,3 +31,8 @@ def inbox_for(actor: Actor) -> QuerySet[InboxItem]:
 
 def unread_count(actor: Actor) -> int:
     return inbox_for(actor).filter(read_at__isnull=True).count()
+
+
+def push_subscriptions_for(actor: Actor) -> QuerySet[PushSubscription]:
+    """The caller's own browser subscriptions (nobody sees another user's)."""
+    return PushSubscription.objects.filter(user=actor.user)

@@ -21,6 +21,7 @@ from notifications.models import (
     NotificationTemplate,
     Preference,
     Priority,
+    PushSubscription,
     Rule,
 )
 from notifications.secrets import masked, read_secret
@@ -399,3 +400,25 @@ class InboxItemSerializer(serializers.ModelSerializer):
 
     def get_read(self, item) -> bool:
         return item.read_at is not None
+
+
+class PushKeysSerializer(serializers.Serializer):
+    p256dh = serializers.CharField(max_length=200, help_text="The browser's P-256 key, base64url.")
+    auth = serializers.CharField(max_length=200, help_text="The 16-byte auth secret, base64url.")
+
+
+class PushSubscriptionWriteSerializer(serializers.Serializer):
+    """The browser's `PushSubscription.toJSON()` as it is."""
+
+    endpoint = serializers.CharField(max_length=2000)
+    expirationTime = serializers.IntegerField(  # noqa: N815 - the browser's own name
+        required=False, allow_null=True, help_text="Ignored (push services rarely set it)."
+    )
+    keys = PushKeysSerializer()
+
+
+class PushSubscriptionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PushSubscription
+        fields = ["id", "endpoint", "user_agent", "created_at", "last_success_at"]
+        read_only_fields = fields

@@ -15,7 +15,8 @@ from standardwebhooks.webhooks import Webhook
 
 from accounts.models import Role, Workspace
 from accounts.scoping import Actor, require_role
-from notifications import dispatch, net, ratelimit, templating
+from notifications import dispatch, net, ratelimit, templating, vapid
+from notifications.channels import push
 from notifications.defaults import DEFAULT_TEMPLATES
 from notifications.errors import (
     BulkInvalid,
@@ -40,6 +41,8 @@ from notifications.models import (
     Priority,
     Rule,
 )
+from notifications.push_subscriptions import subscribe as subscribe_push  # noqa: F401
+from notifications.push_subscriptions import unsubscribe as unsubscribe_push  # noqa: F401
 from notifications.recipients import (
     PHONE,
     TOPIC,
@@ -164,14 +167,22 @@ def _targets(
         raise RecipientInvalid("At least one recipient is required.", details={"recipient": []})
     if kind in NEEDS_CHANNEL and channel is None:
         raise ChannelNotConfigured(f"No active {kind} channel is configured in the workspace.")
-    if kind == ChannelKind.PUSH and channel is None:
-        raise ChannelNotConfigured("No active push (ntfy) channel is configured in the workspace.")
+    web_push = kind == ChannelKind.PUSH and push.provider_of(channel) == push.WEBPUSH
+    if web_push:
+        vapid.keys()  # ChannelNotConfigured when the server has no VAPID key
     targets: dict[str, Target] = {}
     for value in recipients:
         user = user_reference(value, workspace.pk)
         if user is not None:
-            target = Target(recipient=address_of(kind, user, config), user=user)
+            address = f"user:{user.pk}" if web_push else address_of(kind, user, config)
+            target = Target(recipient=address, user=user)
         else:
+            if web_push:
+                raise RecipientInvalid(
+                    "Web Push goes to workspace users (user:<id> or @username), to every "
+                    "browser they subscribed.",
+                    details={"recipient": value},
+                )
             if not raw_allowed:
                 raise RecipientInvalid(
                     "Sending to raw addresses needs the editor role or higher; name workspace "
@@ -494,7 +505,15 @@ def _channel_fields(kind: str, config: dict, secrets: dict) -> tuple[dict, dict,
         if config.get("base_url"):
             clean["base_url"] = net.check_url(config["base_url"])
         return clean, {"auth_token": _required(secrets, "auth_token", "secrets")}, shown
+    if kind == ChannelKind.PUSH and config.get("provider") == push.WEBPUSH:
+        vapid.keys()  # ChannelNotConfigured when the server has no VAPID key
+        return {"provider": push.WEBPUSH}, {}, shown
     if kind == ChannelKind.PUSH:
+        if config.get("provider", push.NTFY) not in push.PROVIDERS:
+            raise InvalidNotification(
+                "config.provider must be ntfy or webpush.",
+                details={"config": {"provider": list(push.PROVIDERS)}},
+            )
         clean = {"server_url": net.check_url(config.get("server_url") or "https://ntfy.sh")}
         topic = _required(config, "topic", "config")
         if not TOPIC.match(topic):

@@ -13,6 +13,11 @@ router.register("notifications/channels", api.ChannelViewSet, basename="notifica
 router.register("notifications/templates", api.TemplateViewSet, basename="notification-template")
 router.register("notifications/rules", api.RuleViewSet, basename="notification-rule")
 router.register("notifications/inbox", api.InboxViewSet, basename="notification-inbox")
+router.register(
+    "notifications/push-subscriptions",
+    api.PushSubscriptionViewSet,
+    basename="notification-push-subscription",
+)
 router.register("notifications", api.NotificationViewSet, basename="notification")
 
 
@@ -25,6 +30,11 @@ urlpatterns = [
     _path("advanced/notifications/bulk", api.BulkSendView.as_view(), "notifications-bulk"),
     _path("notifications/preferences", api.PreferencesView.as_view(), "notifications-preferences"),
     _path("notifications/opt-out", api.OptOutView.as_view(), "notifications-opt-out"),
+    _path(
+        "notifications/push/vapid-public-key",
+        api.VapidPublicKeyView.as_view(),
+        "notifications-vapid-public-key",
+    ),
     _path(
         "notifications/templates/builtins",
         api.TemplateViewSet.as_view({"get": "builtins"}, detail=False),

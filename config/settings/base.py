@@ -621,6 +621,17 @@ NOTIFICATIONS_BULK_LIMIT = env.int("NOTIFICATIONS_BULK_LIMIT", default=100)
 NOTIFICATIONS_MAX_MESSAGE_CHARS = env.int("NOTIFICATIONS_MAX_MESSAGE_CHARS", default=20000)
 NOTIFICATIONS_STUCK_AFTER_SECONDS = env.int("NOTIFICATIONS_STUCK_AFTER_SECONDS", default=600)
 NOTIFICATIONS_LOST_AFTER_SECONDS = env.int("NOTIFICATIONS_LOST_AFTER_SECONDS", default=300)
+# Web Push (the push channel's browser provider): the VAPID key pair that signs every push
+# (`python manage.py generate_vapid_keys` makes one; both base64url, the private key as its raw
+# 32 bytes, the public as the uncompressed point browsers take as applicationServerKey) and
+# the contact the push services see (`mailto:` or `https:`). Without a private key, Web Push
+# is off (the push channel still speaks ntfy). Changing the key pair orphans every browser
+# subscription: browsers must subscribe again with the new public key.
+VAPID_PRIVATE_KEY = env("VAPID_PRIVATE_KEY", default="")
+VAPID_PUBLIC_KEY = env("VAPID_PUBLIC_KEY", default="")
+VAPID_SUBJECT = env("VAPID_SUBJECT", default="")
+WEBPUSH_TTL_SECONDS = env.int("WEBPUSH_TTL_SECONDS", default=86400)
+WEBPUSH_MAX_SUBSCRIPTIONS_PER_USER = env.int("WEBPUSH_MAX_SUBSCRIPTIONS_PER_USER", default=20)
 
 # --- Logging ------------------------------------------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")

@@ -7,12 +7,18 @@ import base64
 import json
 import socket
 import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
+import http_ece
 from aiosmtpd.controller import Controller
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from config.testing import SmtpHandler
@@ -37,6 +43,11 @@ class HttpState:
         self.requests: list[Received] = []
         self.webhook_secrets: dict[str, str] = {}  # path -> whsec_ secret
         self.counts: dict[str, int] = defaultdict(int)
+        # Web Push: path -> (the subscriber's private key, its auth secret), the answers a
+        # path gives in turn (the last one repeats), and the VAPID public key to expect.
+        self.push_subscribers: dict[str, tuple[ec.EllipticCurvePrivateKey, bytes]] = {}
+        self.push_answers: dict[str, list[int]] = {}
+        self.vapid_public_key = ""
 
     def on(self, prefix: str) -> list[Received]:
         with self.lock:
@@ -77,6 +88,49 @@ def _teams_ok(payload) -> bool:
 
 def _ntfy_ok(payload) -> bool:
     return isinstance(payload, dict) and bool(payload.get("topic")) and "message" in payload
+
+
+def _b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def verify_vapid(authorization: str, public_key: str, audience: str) -> dict:
+    """The claims of a `vapid t=<JWT>,k=<key>` header, after checking (RFC 8292) that k is
+    `public_key`, the JWT is ES256-signed by it, `aud` is the push service's origin, `exp` is
+    in the next 24 hours and `sub` is a contact. Raises ValueError otherwise."""
+    scheme, _, params = authorization.partition(" ")
+    if scheme.lower() != "vapid":
+        raise ValueError(f"not a vapid authorization: {scheme!r}")
+    parts = dict(p.strip().split("=", 1) for p in params.split(",") if "=" in p)
+    token, key = parts.get("t", ""), parts.get("k", "")
+    if key.rstrip("=") != public_key.rstrip("="):
+        raise ValueError("k is not our VAPID public key")
+    header_b64, payload_b64, signature_b64 = token.split(".")
+    if json.loads(_b64url_decode(header_b64)).get("alg") != "ES256":
+        raise ValueError("the JWT is not ES256")
+    signature = _b64url_decode(signature_b64)
+    if len(signature) != 64:
+        raise ValueError("an ES256 signature is 64 bytes (r || s)")
+    verifier = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), _b64url_decode(key))
+    try:
+        verifier.verify(
+            encode_dss_signature(
+                int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+            ),
+            f"{header_b64}.{payload_b64}".encode(),
+            ec.ECDSA(hashes.SHA256()),
+        )
+    except InvalidSignature:
+        raise ValueError("the JWT's signature does not verify with the public key") from None
+    claims = json.loads(_b64url_decode(payload_b64))
+    now = time.time()
+    if claims.get("aud") != audience:
+        raise ValueError(f"aud {claims.get('aud')!r} is not {audience!r}")
+    if not now < claims.get("exp", 0) <= now + 86400:
+        raise ValueError("exp is not within the next 24 hours")
+    if not str(claims.get("sub", "")).startswith(("mailto:", "https://")):
+        raise ValueError("sub is not a contact")
+    return claims
 
 
 def make_handler(state: HttpState):
@@ -129,6 +183,8 @@ def make_handler(state: HttpState):
                     return self._answer(400, b'{"code":40001}', "application/json")
                 body = json.dumps({"id": f"ntfy{count}", "topic": received.json["topic"]})
                 return self._answer(200, body.encode(), "application/json")
+            if path.startswith("/push/"):
+                return self._push(received)
             if path.startswith("/twilio/"):
                 return self._twilio(received)
             if path.startswith("/webhook"):
@@ -154,6 +210,41 @@ def make_handler(state: HttpState):
                 json.dumps({"sid": "SM" + "0" * 32, "status": "queued"}).encode(),
                 "application/json",
             )
+
+        def _push(self, received: Received):
+            """A push service: checks the VAPID signature, decrypts the aes128gcm body with
+            the subscriber's private key, then answers what the test asked for (201)."""
+            subscriber = state.push_subscribers.get(self.path)
+            if subscriber is None:
+                return self._answer(404, b"no such subscription")
+            host, port = self.server.server_address[:2]
+            try:
+                verify_vapid(
+                    self.headers.get("Authorization", ""),
+                    state.vapid_public_key,
+                    f"http://{host}:{port}",
+                )
+                received.verified = True
+            except (ValueError, KeyError) as exc:
+                received.verified = False
+                return self._answer(401, f"vapid: {exc}".encode())
+            if self.headers.get("Content-Encoding") != "aes128gcm" or not self.headers.get("TTL"):
+                return self._answer(400, b"Content-Encoding aes128gcm and TTL are required")
+            private_key, auth = subscriber
+            try:
+                plain = http_ece.decrypt(
+                    received.body, private_key=private_key, auth_secret=auth, version="aes128gcm"
+                )
+            except Exception as exc:
+                return self._answer(400, f"cannot decrypt: {exc}".encode())
+            received.json = json.loads(plain)
+            with state.lock:
+                answers = state.push_answers.get(self.path) or [201]
+                status = answers.pop(0) if len(answers) > 1 else answers[0]
+            headers = {"Location": f"{self.path}/messages/{state.counts[self.path]}"}
+            if status == 429:
+                headers["Retry-After"] = "0"
+            return self._answer(status, b"", headers=headers)
 
         def _webhook(self, received: Received):
             secret = state.webhook_secrets.get(self.path)
