@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from accounts import login, services
 from accounts.models import ApiKey, Membership, Role
-from accounts.scoping import Actor, scope_to_workspaces, workspaces_for
+from accounts.scoping import Actor, require_role, scope_to_workspaces, workspaces_for
 from accounts.serializers import (
     AddMemberSerializer,
     ApiKeyCreatedSerializer,
@@ -181,6 +181,13 @@ class MemberViewSet(
     def workspace(self):
         actor = Actor.from_request(self.request)
         return get_object_or_404(workspaces_for(actor), pk=self.kwargs["workspace_pk"])
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # Adding a member or changing a role is for admins: settled before the body is parsed
+        # (404 outside the workspace, 403 below admin). Leaving (DELETE of oneself) is not.
+        if request.method in ("POST", "PUT", "PATCH"):
+            require_role(Actor.from_request(request), self.workspace(), Role.ADMIN)
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no URL kwargs

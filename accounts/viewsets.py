@@ -17,7 +17,7 @@ from accounts.scoping import Actor, require_role, scope_to_workspaces, workspace
 
 class WorkspaceScopedMixin:
     """Restricts the queryset to the caller's workspaces (others' objects are 404) and checks
-    `write_role` on the object's workspace before any unsafe method."""
+    `write_role` on the object's (or the parent's) workspace before any unsafe method."""
 
     workspace_field = "workspace"  # path from the model to its Workspace
     write_role = Role.EDITOR
@@ -34,6 +34,20 @@ class WorkspaceScopedMixin:
         for part in self.workspace_field.split("__"):
             target = getattr(target, part)
         return target
+
+    def parent_workspace(self) -> Workspace | int | None:
+        """For a view nested under another object (`/workflows/{id}/steps/`): the parent's
+        workspace, read (404 outside the caller's workspaces) before the body is."""
+        return None
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # A write under a parent: the caller's access is settled before the body is parsed,
+        # so an outsider gets 404 and a viewer 403, never a validation error about the body.
+        if request.method not in permissions.SAFE_METHODS:
+            parent = self.parent_workspace()
+            if parent is not None:
+                require_role(self.actor, parent, self.write_role)
 
     def check_object_permissions(self, request, obj):
         super().check_object_permissions(request, obj)

@@ -8,12 +8,13 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import mixins, renderers
+from rest_framework import mixins, permissions, renderers
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.scoping import Actor, workspaces_for
+from accounts.models import Role
+from accounts.scoping import Actor, require_role, workspaces_for
 from accounts.viewsets import WorkspaceScopedMixin, WorkspaceScopedViewSet
 from ai import analysis, errors, providers, selectors, services
 from ai.filters import UsageRecordFilter
@@ -195,6 +196,12 @@ class UsageSummaryView(WorkspaceScopedMixin, GenericAPIView):
 class _WorkspaceProviderKeys(APIView):
     """A workspace's own provider keys (OpenAI, Anthropic, Gemini): members see whether each
     is configured and its last four characters; admins and owners set and remove them."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # Settled before the body is parsed: 404 outside the workspace, 403 below admin.
+        if request.method not in permissions.SAFE_METHODS:
+            require_role(Actor.from_request(request), int(kwargs["workspace_pk"]), Role.ADMIN)
 
     def workspace(self, request, workspace_pk):
         return get_object_or_404(workspaces_for(Actor.from_request(request)), pk=workspace_pk)

@@ -22,9 +22,9 @@ message rate is closed (4429). However a connection ends (close, client gone, cr
 shutdown), its statistics, groups, topics and rooms are cleaned up once (`_cleanup`).
 
 The consumer is the lifecycle and the routing; the parts live beside it: credentials
-(`auth`), database reads (`access`), limits (`limits`), message parsing (`messages`), the send
-queue (`send_queue`, `serialization`), topics and rooms (`subscriptions`, `rooms`) and the
-events that end a connection (`revocation`).
+(`auth`), what a client may ask (`commands`), database reads (`access`), limits (`limits`),
+message parsing (`messages`), the send queue (`send_queue`, `serialization`), topics and
+rooms (`subscriptions`, `rooms`) and the events that end a connection (`revocation`).
 """
 
 import asyncio
@@ -38,12 +38,12 @@ from django.db import Error as DatabaseError
 from redis.exceptions import RedisError
 
 from config.errors import DomainError
-from realtime import access, auth, errors, events, fanout, groups, messages, rooms, topics
-from realtime.limits import MessageRate
+from realtime import access, auth, commands, errors, events, fanout, groups, messages, topics
+from realtime.limits import MessageRate, client_limits
 from realtime.revocation import ACCESS_REVOKED, SESSION_REVOKED, ending_error
 from realtime.send_queue import SendQueue
 from realtime.stats import process_stats
-from realtime.subscriptions import Joined, Subscriptions
+from realtime.subscriptions import Subscriptions
 
 logger = logging.getLogger(__name__)
 
@@ -53,18 +53,6 @@ CLOSE_TOO_SLOW = 4408  # the client does not read its events fast enough
 CLOSE_TRY_AGAIN_LATER = 1013  # a dependency (Redis, the database) is not answering
 # Failures of what the server depends on: an `error` event `service_unavailable`, not a crash.
 UNAVAILABLE = (RedisError, OSError, DatabaseError)
-
-
-class ServiceUnavailable(DomainError):
-    status_code = 503
-    code = "service_unavailable"
-    default_message = "A service the server needs is not answering; try again shortly."
-
-
-class TooManyConnections(DomainError):
-    status_code = 429
-    code = "too_many_connections"
-    default_message = "This user has as many open connections as allowed."
 
 
 class RealtimeConsumer(AsyncWebsocketConsumer):
@@ -95,7 +83,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             return
         except UNAVAILABLE:
             logger.warning("websocket handshake: a dependency is down", exc_info=True)
-            return await self._refuse(ServiceUnavailable(), CLOSE_TRY_AGAIN_LATER)
+            return await self._refuse(errors.ServiceUnavailable(), CLOSE_TRY_AGAIN_LATER)
         self.actor = credential.actor
         self.session_id = credential.session_id
         self.user_id = self.actor.user.pk
@@ -116,7 +104,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         try:
             if await self.stats.connections_of(self.user_id) > settings.REALTIME_MAX_CONNECTIONS:
                 return await self._refuse(
-                    TooManyConnections(
+                    errors.TooManyConnections(
                         f"A user may keep {settings.REALTIME_MAX_CONNECTIONS} connections open."
                     ),
                     CLOSE_FLOODING,
@@ -135,7 +123,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
                 await self.channel_layer.group_add(self.key_group, self.channel_name)
         except UNAVAILABLE:
             logger.warning("websocket handshake: a dependency is down", exc_info=True)
-            return await self._refuse(ServiceUnavailable(), CLOSE_TRY_AGAIN_LATER)
+            return await self._refuse(errors.ServiceUnavailable(), CLOSE_TRY_AGAIN_LATER)
         await self.accept()
         loop = asyncio.get_running_loop()
         self.renewal = loop.create_task(self._renew_groups())
@@ -162,14 +150,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             "connection_id": auth.connection_label(self.scope, self.channel_name),
             "workspace_id": self.default_workspace_id,
             "topics": topics.topic_names(),
-            "limits": {
-                "max_message_bytes": settings.REALTIME_MAX_MESSAGE_BYTES,
-                "max_broadcast_bytes": settings.REALTIME_MAX_BROADCAST_BYTES,
-                "messages_per_second": settings.REALTIME_RATE_PER_SECOND,
-                "burst": settings.REALTIME_RATE_BURST,
-                "max_subscriptions": settings.REALTIME_MAX_SUBSCRIPTIONS,
-                "max_connections": settings.REALTIME_MAX_CONNECTIONS,
-            },
+            "limits": client_limits(),
         }
 
     async def _renew_groups(self) -> None:
@@ -335,87 +316,13 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             content = messages.parse(
                 text_data, bytes_data, max_bytes=settings.REALTIME_MAX_MESSAGE_BYTES
             )
-            await self.handle(content)
+            await commands.handle(self, content)
         except DomainError as exc:
             await self.send_error(exc, messages.ref_of(content))
         except UNAVAILABLE:
             logger.warning("realtime: a dependency is down", exc_info=True)
-            await self.send_error(ServiceUnavailable(), messages.ref_of(content))
+            await self.send_error(errors.ServiceUnavailable(), messages.ref_of(content))
         except Exception:  # a bug must not drop the connection either
             logger.exception("realtime: handling a message failed")
             error = DomainError("The server could not handle it; try again.", code="server_error")
             await self.send_error(error, messages.ref_of(content))
-
-    async def handle(self, content: dict) -> None:
-        kind = content["type"]
-        ref = messages.ref_of(content)
-        if kind == "ping":
-            await self.send_event("pong", {}, ref)
-        elif kind == "join_room":
-            await self.join_room(content, ref)
-        elif kind == "leave_room":
-            await self.leave_room(content, ref)
-        elif kind == "broadcast":
-            await self.broadcast(content, ref)
-        elif kind.startswith(("join_", "leave_")) and (
-            topic := topics.get_topic(kind.partition("_")[2])
-        ):
-            if kind.startswith("join_"):
-                await self.join_topic(topic, content, ref)
-            else:
-                await self.leave_topic(topic, content, ref)
-        else:
-            raise errors.UnknownType(f"Unknown message type {kind[:64]!r}.")
-
-    # --- topics ---------------------------------------------------------------------------
-    async def join_topic(self, topic: topics.Topic, content: dict, ref) -> None:
-        object_id = messages.positive_int(content, topic.id_field)
-        group = topic.group(object_id)
-        # Subscribe first, then read the snapshot: an event sent in between is held and sent
-        # after the snapshot rather than lost; if the join is refused it is dropped.
-        rejoin = await self.subscriptions.begin(group)
-        try:
-            snapshot, workspace_id = await access.snapshot(topic, self.actor, object_id)
-        except BaseException:
-            if not rejoin:
-                await self.subscriptions.abandon(group)
-            raise
-        await self.send_event(f"{topic.name}.snapshot", snapshot, ref)
-        if not rejoin:
-            joined = Joined(workspace_id, f"{topic.name}.left", {topic.id_field: object_id})
-            for message in self.subscriptions.confirm(group, joined):
-                self.deliver(message)
-
-    async def leave_topic(self, topic: topics.Topic, content: dict, ref) -> None:
-        object_id = messages.positive_int(content, topic.id_field)
-        await self.subscriptions.leave(topic.group(object_id))
-        await self.send_event(f"{topic.name}.left", {topic.id_field: object_id}, ref)
-
-    # --- rooms ----------------------------------------------------------------------------
-    async def join_room(self, content: dict, ref) -> None:
-        workspace_id, room = rooms.room_of(content, self.default_workspace_id)
-        group = groups.room_group(workspace_id, room)
-        self.subscriptions.check_capacity(group)
-        await access.require_member(self.actor, workspace_id)
-        if not await self.subscriptions.begin(group):
-            data = {"room": room, "workspace_id": workspace_id}
-            self.subscriptions.confirm(group, Joined(workspace_id, "room.left", data))
-        await self.send_event("room.joined", {"room": room, "workspace_id": workspace_id}, ref)
-
-    async def leave_room(self, content: dict, ref) -> None:
-        workspace_id, room = rooms.room_of(content, self.default_workspace_id)
-        await self.subscriptions.leave(groups.room_group(workspace_id, room))
-        await self.send_event("room.left", {"room": room, "workspace_id": workspace_id}, ref)
-
-    async def broadcast(self, content: dict, ref) -> None:
-        workspace_id, room = rooms.room_of(content, self.default_workspace_id)
-        group = groups.room_group(workspace_id, room)
-        if group not in self.subscriptions.joined:
-            raise errors.NotInRoom(f"Join room {room!r} before broadcasting to it.")
-        await rooms.broadcast(
-            group=group,
-            workspace_id=workspace_id,
-            room=room,
-            sender=self.actor.user,
-            content=content,
-        )

@@ -74,3 +74,15 @@ class ApiKeyRevoked(DomainError):
     status_code = 401
     code = "api_key_revoked"
     default_message = "The API key has been revoked."
+
+
+class ServiceUnavailable(DomainError):
+    status_code = 503
+    code = "service_unavailable"
+    default_message = "A service the server needs is not answering; try again shortly."
+
+
+class TooManyConnections(DomainError):
+    status_code = 429
+    code = "too_many_connections"
+    default_message = "This user has as many open connections as allowed."

@@ -3,6 +3,8 @@ no other process ever needs them."""
 
 import time
 
+from django.conf import settings
+
 
 class TokenBucket:
     """`capacity` tokens, refilled at `rate` per second; `take()` spends one if it can."""
@@ -43,3 +45,15 @@ class MessageRate:
         if not self.patience.take():
             return "close", 0.0
         return "slow_down", self.messages.seconds_until_token()
+
+
+def client_limits() -> dict:
+    """The limits a client is told in `connection.ready`, so it can keep to them."""
+    return {
+        "max_message_bytes": settings.REALTIME_MAX_MESSAGE_BYTES,
+        "max_broadcast_bytes": settings.REALTIME_MAX_BROADCAST_BYTES,
+        "messages_per_second": settings.REALTIME_RATE_PER_SECOND,
+        "burst": settings.REALTIME_RATE_BURST,
+        "max_subscriptions": settings.REALTIME_MAX_SUBSCRIPTIONS,
+        "max_connections": settings.REALTIME_MAX_CONNECTIONS,
+    }

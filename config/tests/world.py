@@ -100,7 +100,9 @@ def build_world(prefix: str = "w") -> World:
         )
         usage = ai.complete(workspace=target, user=owner, prompt="hello", model="offline/writer")
         done = Run.objects.get(pk=done.pk)
+        made = _through_the_api(owner, target, done)
         world.ids[target.pk] = {
+            **made,
             "workflow": chain.pk,
             "approval_workflow": approval.pk,
             "run": done.pk,
@@ -111,3 +113,49 @@ def build_world(prefix: str = "w") -> World:
             "usage": usage.usage_id,
         }
     return world
+
+
+def _through_the_api(owner, workspace, run) -> dict:
+    """What a user makes over HTTP (notifications, reports, an export), each delivered or run
+    at once, in this process, by the code a worker would run."""
+    from rest_framework.test import APIClient
+
+    from notifications.runner import deliver
+    from tasks.runner import run as run_task
+
+    client = APIClient()
+    client.force_authenticate(owner)
+
+    def post(path: str, body: dict) -> dict:
+        response = client.post(path, body, format="json")
+        assert response.status_code in (200, 201, 202), (path, response.content)
+        return response.json()
+
+    here = {"workspace": workspace.pk}
+    channel = post("/api/v3/notifications/channels/", {**here, "kind": "in_app", "name": "inbox"})
+    template = post("/api/v3/notifications/templates/", {**here, "key": "hi", "body": "Hi {{ x }}"})
+    rule = post(
+        "/api/v3/notifications/rules/",
+        {**here, "name": "failures", "event": "run.failed", "channel": channel["id"]},
+    )
+    sent = post(
+        "/api/v3/advanced/notifications/send",
+        {**here, "channel": "in_app", "recipient": f"@{owner.username}", "message": "Hello"},
+    )
+    for delivery in sent["deliveries"]:
+        deliver(str(delivery["id"]))
+    report = post("/api/v3/advanced/analytics/reports", {**here, "time_range": "week"})
+    export = tasks.submit_task(
+        actor=Actor(owner), task_type="documents.export", payload={"run_id": run.pk}
+    )
+    run_task(str(export.pk))
+    export.refresh_from_db()
+    return {
+        "channel": channel["id"],
+        "template": template["id"],
+        "rule": rule["id"],
+        "notification": sent["id"],
+        "delivery": sent["deliveries"][0]["id"],
+        "report": report["id"],
+        "export": export.result["download"],
+    }

@@ -8,7 +8,7 @@ import pytest
 from channels.testing import WebsocketCommunicator
 
 from config.testing import free_port
-from realtime import stats
+from realtime import rooms, stats
 from realtime.consumers import CLOSE_FLOODING, CLOSE_TRY_AGAIN_LATER
 from realtime.routing import websocket_application
 from realtime.tests.conftest import WS_PATH, communicator, connected, request, token_for
@@ -52,8 +52,6 @@ async def test_bad_messages_get_an_error_and_the_connection_stays(user, message)
 async def test_a_crash_mid_message_still_cleans_up(user, monkeypatch):
     """Whatever escapes a handler (here a bug in the room code), the connection answers and
     stays; and when its task dies outright, its statistics and rooms are undone."""
-    from realtime import consumers
-
     before = counted(user)
     client = await connected(user)
     assert (await request(client, {"type": "join_room", "room": "lobby"}))["type"] == "room.joined"
@@ -63,7 +61,7 @@ async def test_a_crash_mid_message_still_cleans_up(user, monkeypatch):
     def broken(content, default):
         raise RecursionError("a bug")
 
-    monkeypatch.setattr(consumers.rooms, "room_of", broken)
+    monkeypatch.setattr(rooms, "room_of", broken)
     answer = await request(client, {"type": "leave_room", "room": "lobby"})
     assert answer["type"] == "error" and answer["data"]["code"] == "server_error"
     assert (await request(client, {"type": "ping"}))["type"] == "pong"

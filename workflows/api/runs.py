@@ -92,11 +92,12 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceScop
 
     @extend_schema(request=RerunSerializer, responses={201: RunDetailSerializer})
     def rerun(self, request, pk=None):
+        run = self.get_object()  # 404 / 403 before the body is read
         serializer = RerunSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         new = services.rerun_from(
             actor=self.actor,
-            run=self.get_object(),
+            run=run,
             from_step=serializer.validated_data["from_step"],
             priority=serializer.validated_data.get("priority"),
         )
@@ -113,11 +114,12 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceScop
     def _decide(self, decision, request, key):
         """An approval step's decision (`services.approve_step` or `reject_step`), with its
         comment."""
+        run = self.get_object()  # 404 / 403 before the body is read
         serializer = DecisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         run = decision(
             actor=self.actor,
-            run=self.get_object(),
+            run=run,
             key=key,
             comment=serializer.validated_data["comment"],
         )

@@ -188,6 +188,9 @@ class WorkflowChildMixin:
     def workflow(self) -> Workflow:
         return selectors.get_workflow(self.actor, self.kwargs["workflow_pk"])
 
+    def parent_workspace(self) -> int:
+        return self.workflow.workspace_id
+
 
 class StepViewSet(WorkflowChildMixin, WorkspaceScopedViewSet):
     """A workflow's steps (nodes). Add, edit (PATCH merges, PUT replaces, null resets a field

@@ -42,7 +42,8 @@ def test_renewal_extends_only_the_attempt_this_process_holds(user, workspace, se
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_heartbeat_keeps_a_running_step_and_stops_with_it(user, workspace, settings):
+def test_the_heartbeat_keeps_a_running_step_and_stops_with_it(user, workspace, settings, no_worker):
+    """The test holds the step itself: no worker may claim it first (the run is committed)."""
     settings.ENGINE_LEASE_SECONDS = 1
     settings.ENGINE_HEARTBEAT_SECONDS = 0.1
     run = start_run(actor=Actor(user), workflow=make_workflow(user, workspace, chain(1)))
