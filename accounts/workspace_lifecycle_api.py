@@ -9,7 +9,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import services
-from accounts.scoping import Actor, workspaces_for
+from accounts.models import Role
+from accounts.scoping import Actor, require_role, workspaces_for
 from accounts.serializers import MemberSerializer
 
 
@@ -60,6 +61,7 @@ class LeaveWorkspaceView(_WorkspaceView):
     """Leave a workspace (not your personal one, and not as its last owner)."""
 
     throttle_scope = "members"
+    any_member_may = True  # a write every role may make: to one's own membership
 
     @extend_schema(request=None, responses={204: OpenApiResponse(description="Left")})
     def post(self, request, workspace_pk: int):
@@ -78,11 +80,11 @@ class TransferOwnershipView(_WorkspaceView):
     @extend_schema(request=TransferOwnershipSerializer, responses=MemberSerializer)
     def post(self, request, workspace_pk: int):
         workspace = self.workspace(request, workspace_pk)
+        actor = Actor.from_request(request)
+        require_role(actor, workspace, Role.OWNER)  # before the body: 403 below owner
         data = TransferOwnershipSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         membership = services.transfer_ownership(
-            actor=Actor.from_request(request),
-            workspace=workspace,
-            user_id=data.validated_data["user"],
+            actor=actor, workspace=workspace, user_id=data.validated_data["user"]
         )
         return Response(MemberSerializer(membership).data)
