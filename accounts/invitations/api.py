@@ -21,8 +21,8 @@ from accounts.invitations.serializers import (
     InvitationSerializer,
     InvitationTokenQuerySerializer,
 )
-from accounts.models import Invitation
-from accounts.scoping import Actor, workspaces_for
+from accounts.models import Invitation, Role
+from accounts.scoping import Actor, require_role, workspaces_for
 from config.ratelimit import client_ip
 
 
@@ -73,11 +73,14 @@ class InvitationViewSet(
 
     @extend_schema(request=InvitationCreateSerializer, responses={201: InvitationSerializer})
     def create(self, request, workspace_pk=None):
+        actor, workspace = Actor.from_request(request), self.workspace()
+        # Settled before the body is parsed: 404 outside the workspace, 403 below admin.
+        require_role(actor, workspace, Role.ADMIN)
         data = InvitationCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         invitation = services.create_invitation(
-            actor=Actor.from_request(request),
-            workspace=self.workspace(),
+            actor=actor,
+            workspace=workspace,
             request=request,
             **data.validated_data,
         )
