@@ -80,11 +80,14 @@ class InvitationViewSet(
 
     @extend_schema(request=InvitationCreateSerializer, responses={201: InvitationSerializer})
     def create(self, request, workspace_pk=None):
+        actor, workspace = Actor.from_request(request), self.workspace()
+        # Settled before the body is parsed: 404 outside the workspace, 403 below admin.
+        require_role(actor, workspace, Role.ADMIN)
         data = InvitationCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         invitation = services.create_invitation(
-            actor=Actor.from_request(request),
-            workspace=self.workspace(),
+            actor=actor,
+            workspace=workspace,
             request=request,
             **data.validated_data,
         )

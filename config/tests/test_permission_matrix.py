@@ -105,6 +105,8 @@ class Paths:
         self.by_template["/api/v3/users/{id}/logout-everywhere/"] = {"id": world.owner.pk}
         self.cache: dict[str, str | None] = {}
 
+        self.owner_id = world.owner.pk
+
     def fill(self, template: str) -> str | None:
         if template not in self.cache:
             self.cache[template] = self._fill(template)
@@ -112,6 +114,8 @@ class Paths:
 
     def _fill(self, template: str) -> str | None:
         path, known = "", self.by_template.get(template, {})
+        if template.startswith("/api/v3/users/{id}"):
+            known = {"id": self.owner_id}  # the staff API's objects are users
         for segment in template.strip("/").split("/"):
             match = PARAMETER.fullmatch(segment)
             if match is None:
