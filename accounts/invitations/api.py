@@ -21,8 +21,8 @@ from accounts.invitations.serializers import (
     InvitationSerializer,
     InvitationTokenQuerySerializer,
 )
-from accounts.models import Invitation
-from accounts.scoping import Actor, workspaces_for
+from accounts.models import Invitation, Role
+from accounts.scoping import Actor, require_role, workspaces_for
 from config.ratelimit import client_ip
 
 
@@ -57,6 +57,13 @@ class InvitationViewSet(
         actor = Actor.from_request(self.request)
         return get_object_or_404(workspaces_for(actor), pk=self.kwargs["workspace_pk"])
 
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # Inviting and revoking are for admins: settled before the body is parsed (404
+        # outside the workspace, 403 below admin).
+        if request.method not in permissions.SAFE_METHODS:
+            require_role(Actor.from_request(request), self.workspace(), Role.ADMIN)
+
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no URL kwargs
             return Invitation.objects.none()
@@ -73,11 +80,14 @@ class InvitationViewSet(
 
     @extend_schema(request=InvitationCreateSerializer, responses={201: InvitationSerializer})
     def create(self, request, workspace_pk=None):
+        actor, workspace = Actor.from_request(request), self.workspace()
+        # Settled before the body is parsed: 404 outside the workspace, 403 below admin.
+        require_role(actor, workspace, Role.ADMIN)
         data = InvitationCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         invitation = services.create_invitation(
-            actor=Actor.from_request(request),
-            workspace=self.workspace(),
+            actor=actor,
+            workspace=workspace,
             request=request,
             **data.validated_data,
         )

@@ -1,7 +1,11 @@
 """One of everything, made through the services as a user would make them, so fuzzing and
 permission tests point at real objects rather than only at ids that do not exist."""
 
+import base64
 from dataclasses import dataclass, field
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from accounts import services as accounts
 from accounts.models import Role
@@ -145,6 +149,16 @@ def _through_the_api(owner, workspace, run) -> dict:
     for delivery in sent["deliveries"]:
         deliver(str(delivery["id"]))
     report = post("/api/v3/advanced/analytics/reports", {**here, "time_range": "week"})
+    browser_key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    point = browser_key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    point = base64.urlsafe_b64encode(point).rstrip(b"=").decode()
+    subscription = post(
+        "/api/v3/notifications/push-subscriptions/",
+        {
+            "endpoint": f"https://push.example.com/{workspace.pk}",
+            "keys": {"p256dh": point, "auth": "AAAAAAAAAAAAAAAAAAAAAA"},
+        },
+    )
     export = tasks.submit_task(
         actor=Actor(owner), task_type="documents.export", payload={"run_id": run.pk}
     )
@@ -157,5 +171,6 @@ def _through_the_api(owner, workspace, run) -> dict:
         "notification": sent["id"],
         "delivery": sent["deliveries"][0]["id"],
         "report": report["id"],
+        "push_subscription": subscription["id"],
         "export": export.result["download"],
     }
