@@ -99,10 +99,11 @@ class Paths:
                 "name": export_name,
             },
         }
-        # The staff user API lists nothing to non-staff (404): its users are the world's.
-        for action in ("", "deactivate/", "reactivate/", "unlock/", "reset-mfa/"):
-            self.by_template[f"/api/v3/users/{{id}}/{action}"] = {"id": world.owner.pk}
-        self.by_template["/api/v3/users/{id}/logout-everywhere/"] = {"id": world.owner.pk}
+        archive = ids["workspace_export"].rstrip("/").split("/")
+        self.by_template["/api/v3/workspaces/{workspace_pk}/exports/{name}/"] = {
+            "workspace_pk": archive[-3],
+            "name": archive[-1],
+        }
         self.cache: dict[str, str | None] = {}
 
         self.owner_id = world.owner.pk
