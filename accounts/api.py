@@ -31,6 +31,7 @@ from accounts.serializers import (
     WorkspaceSerializer,
     WorkspaceSettingsSerializer,
 )
+from accounts.workspace_lifecycle_api import DELETE_SCHEMA, WorkspaceDeleteMixin
 from config.ratelimit import client_ip
 
 
@@ -126,18 +127,27 @@ class LogoutView(APIView):
 
 
 class WorkspaceViewSet(
+    WorkspaceDeleteMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
+    """Your workspaces. PATCH renames (admins); DELETE deletes (owners, not a personal
+    workspace, `confirm` = its name; runs in progress are cancelled first)."""
+
     serializer_class = WorkspaceSerializer
     filterset_fields = ["is_personal"]
     ordering_fields = ["id", "name", "created_at"]
 
     def get_queryset(self):
         return workspaces_for(Actor.from_request(self.request)).prefetch_related("memberships")
+
+    @DELETE_SCHEMA
+    def destroy(self, request, *args, **kwargs):
+        return super().destroy(request, *args, **kwargs)
 
     def perform_create(self, serializer):
         actor = Actor.from_request(self.request)

@@ -1,7 +1,7 @@
 from django.urls import include, path, re_path
 from rest_framework.routers import SimpleRouter
 
-from accounts import api, security_api
+from accounts import api, security_api, workspace_export_api, workspace_lifecycle_api
 from accounts.invitations import api as invitation_api
 from accounts.profile import api as profile_api
 from accounts.staff import api as staff_api
@@ -89,6 +89,26 @@ urlpatterns = [
         r"^workspaces/(?P<workspace_pk>\d+)/invitations/(?P<pk>\d+)/?$",
         invitation_detail,
         name="workspace-invitation",
+    ),
+    re_path(
+        r"^workspaces/(?P<workspace_pk>\d+)/leave/?$",
+        workspace_lifecycle_api.LeaveWorkspaceView.as_view(),
+        name="workspace-leave",
+    ),
+    re_path(
+        r"^workspaces/(?P<workspace_pk>\d+)/transfer-ownership/?$",
+        workspace_lifecycle_api.TransferOwnershipView.as_view(),
+        name="workspace-transfer-ownership",
+    ),
+    re_path(
+        r"^workspaces/(?P<workspace_pk>\d+)/export/?$",
+        workspace_export_api.WorkspaceExportView.as_view(),
+        name="workspace-export",
+    ),
+    re_path(
+        r"^workspaces/(?P<workspace_pk>\d+)/exports/(?P<name>[a-z0-9-]+\.zip)/?$",
+        workspace_export_api.WorkspaceExportDownloadView.as_view(),
+        name="workspace-export-download",
     ),
     re_path(
         r"^invitations/accept/?$",

@@ -8,7 +8,7 @@ from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.scoping import Actor, require_role
+from accounts.scoping import Actor
 from accounts.viewsets import WorkspaceScopedModelViewSet, WorkspaceScopedViewSet
 from notifications import selectors, services, vapid
 from notifications.errors import ChannelNotConfigured, InvalidNotification, WebPushUnavailable
@@ -164,7 +164,33 @@ class ChannelViewSet(WorkspaceScopedModelViewSet):
         services.delete_channel(actor=self.actor, channel=instance)
 
 
-class TemplateViewSet(WorkspaceScopedModelViewSet):
+class _ServiceWritesMixin:
+    """create / update / destroy through the app's services: the serializer parses, the
+    service checks roles and invariants in one transaction, the answer renders the row."""
+
+    create_service = update_service = delete_service = staticmethod(lambda **kw: None)
+    service_object = "object"  # the keyword the update and delete services take
+
+    def create(self, request, *args, **kwargs):
+        data = self.get_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        row = type(self).create_service(actor=self.actor, **data.validated_data)
+        return Response(self.get_serializer(row).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        row = self.get_object()
+        data = self.get_serializer(row, data=request.data, partial=kwargs.get("partial", False))
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        fields.pop("workspace", None)  # it stays in its workspace
+        row = type(self).update_service(actor=self.actor, **{self.service_object: row}, **fields)
+        return Response(self.get_serializer(row).data)
+
+    def perform_destroy(self, instance):
+        type(self).delete_service(actor=self.actor, **{self.service_object: instance})
+
+
+class TemplateViewSet(_ServiceWritesMixin, WorkspaceScopedModelViewSet):
     """Workspace templates (subject, text body, HTML body for email) in the sandboxed template
     language; they override the built-ins under the same key."""
 
@@ -172,6 +198,10 @@ class TemplateViewSet(WorkspaceScopedModelViewSet):
     serializer_class = TemplateSerializer
     filterset_fields = ["key", "channel", "workspace"]
     ordering_fields = ["key", "created_at"]
+    create_service = staticmethod(services.create_template)
+    update_service = staticmethod(services.update_template)
+    delete_service = staticmethod(services.delete_template)
+    service_object = "template"
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def builtins(self, request):
@@ -180,17 +210,17 @@ class TemplateViewSet(WorkspaceScopedModelViewSet):
         return Response({"templates": DEFAULT_TEMPLATES})
 
 
-class RuleViewSet(WorkspaceScopedModelViewSet):
+class RuleViewSet(_ServiceWritesMixin, WorkspaceScopedModelViewSet):
     """When an event happens in the workspace, notify recipients on a channel."""
 
     queryset = Rule.objects.select_related("channel")
     serializer_class = RuleSerializer
     filterset_fields = ["event", "channel_kind", "is_active", "workspace"]
     ordering_fields = ["name", "created_at"]
-
-    def perform_create(self, serializer):
-        require_role(self.actor, serializer.validated_data["workspace"], self.write_role)
-        serializer.save(created_by=self.actor.user)
+    create_service = staticmethod(services.create_rule)
+    update_service = staticmethod(services.update_rule)
+    delete_service = staticmethod(services.delete_rule)
+    service_object = "rule"
 
 
 class PreferencesView(APIView):

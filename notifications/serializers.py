@@ -4,11 +4,8 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.scoping import Actor, workspaces_for
 from accounts.viewsets import WorkspaceField
 from notifications import recipients as recipient_rules
-from notifications import templating
-from notifications.defaults import DEFAULT_TEMPLATES
 from notifications.errors import BulkInvalid, InvalidNotification
 from notifications.models import (
     TEMPLATE_CHANNEL_CHOICES,
@@ -229,11 +226,6 @@ class ChannelUpdateSerializer(serializers.Serializer):
     )
 
 
-def _check_template_field(value: str) -> str:
-    templating.check(value)
-    return value
-
-
 class TemplateSerializer(serializers.ModelSerializer):
     workspace = WorkspaceField()
     channel = serializers.ChoiceField(
@@ -254,25 +246,7 @@ class TemplateSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
-
-    validate_subject = staticmethod(_check_template_field)
-    validate_body = staticmethod(_check_template_field)
-    validate_html_body = staticmethod(_check_template_field)
-
-    def validate(self, attrs):
-        if self.instance is not None:
-            attrs.pop("workspace", None)  # a template stays in its workspace
-        workspace = attrs.get("workspace") or getattr(self.instance, "workspace", None)
-        key = attrs.get("key", getattr(self.instance, "key", None))
-        channel = attrs.get("channel", getattr(self.instance, "channel", None))
-        clash = NotificationTemplate.objects.filter(workspace=workspace, key=key, channel=channel)
-        if self.instance is not None:
-            clash = clash.exclude(pk=self.instance.pk)
-        if clash.exists():
-            raise serializers.ValidationError(
-                {"key": [f"A template {key!r} for {channel} already exists in the workspace."]}
-            )
-        return attrs
+        validators: list = []  # uniqueness is the service's check (one error shape)
 
 
 class RuleSerializer(serializers.ModelSerializer):
@@ -306,47 +280,6 @@ class RuleSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
-
-    def _reachable(self):
-        return workspaces_for(Actor.from_request(self.context["request"]))
-
-    def validate(self, attrs):
-        instance = self.instance
-        if instance is not None:
-            attrs.pop("workspace", None)  # a rule stays in its workspace
-        workspace = attrs.get("workspace") or getattr(instance, "workspace", None)
-        channel = attrs.get("channel", getattr(instance, "channel", None))
-        if channel is not None:
-            if channel.workspace_id != workspace.pk:
-                raise serializers.ValidationError(
-                    {"channel": ["No channel with that id in the workspace."]}
-                )
-            if attrs.get("channel_kind") and attrs["channel_kind"] != channel.kind:
-                raise serializers.ValidationError(
-                    {"channel_kind": [f"The channel is a {channel.kind} channel."]}
-                )
-            attrs["channel_kind"] = channel.kind
-        kind = attrs.get("channel_kind", getattr(instance, "channel_kind", None))
-        if not kind:
-            raise serializers.ValidationError(
-                {"channel_kind": ["A channel or channel_kind is required."]}
-            )
-        workflow = attrs.get("workflow", getattr(instance, "workflow", None))
-        if workflow is not None and workflow.workspace_id != workspace.pk:
-            raise serializers.ValidationError(
-                {"workflow": ["No workflow with that id in the workspace."]}
-            )
-        template = attrs.get("template", getattr(instance, "template", ""))
-        if (
-            template
-            and template not in DEFAULT_TEMPLATES
-            and not NotificationTemplate.objects.filter(workspace=workspace, key=template).exists()
-        ):
-            raise serializers.ValidationError({"template": [f"No template named {template!r}."]})
-        for value in attrs.get("recipients", []):
-            if recipient_rules.user_reference(value, workspace.pk) is None:
-                recipient_rules.check_raw(kind, value, has_channel=channel is not None)
-        return attrs
 
 
 def _zone(value: str) -> str:

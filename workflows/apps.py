@@ -15,3 +15,7 @@ class WorkflowsConfig(AppConfig):
         from workflows.definition import check_parameters
 
         register_validator("default_parameters", check_parameters)
+        # Cancelling runs before a workspace is deleted, its export archive, data retention.
+        from workflows import workspace_data
+
+        workspace_data.register()

@@ -57,6 +57,13 @@ class InvitationViewSet(
         actor = Actor.from_request(self.request)
         return get_object_or_404(workspaces_for(actor), pk=self.kwargs["workspace_pk"])
 
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # Inviting and revoking are for admins: settled before the body is parsed (404
+        # outside the workspace, 403 below admin).
+        if request.method not in permissions.SAFE_METHODS:
+            require_role(Actor.from_request(request), self.workspace(), Role.ADMIN)
+
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no URL kwargs
             return Invitation.objects.none()

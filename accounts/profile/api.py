@@ -9,6 +9,8 @@ from rest_framework import permissions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import ApiKey
+from accounts.permissions import IsAuthenticatedWithScope
 from accounts.profile import export, services
 from accounts.profile.serializers import (
     AccountDeleteSerializer,
@@ -19,7 +21,20 @@ from accounts.profile.serializers import (
     TokenSerializer,
 )
 from accounts.serializers import UserSerializer
+from config.errors import Forbidden
 from config.ratelimit import client_ip
+
+
+class NotWithApiKey(permissions.BasePermission):
+    """The account itself is changed, deleted or exported with the user's own login, never
+    with a workspace's API key."""
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in permissions.SAFE_METHODS or not isinstance(request.auth, ApiKey):
+            return True
+        raise Forbidden(
+            "API keys cannot change, delete or export the account; log in.", code="api_key_refused"
+        )
 
 
 @extend_schema(tags=["profile"])
@@ -30,6 +45,7 @@ class MeView(APIView):
 
     allowed_without_mfa = True
     throttle_scope = "account"
+    permission_classes = [IsAuthenticatedWithScope, NotWithApiKey]
 
     @extend_schema(responses=UserSerializer)
     def get(self, request):
@@ -62,6 +78,7 @@ class EmailChangeView(APIView):
     happens when it is used) and the old address is told."""
 
     throttle_scope = "account"
+    permission_classes = [IsAuthenticatedWithScope, NotWithApiKey]
 
     @extend_schema(request=EmailChangeSerializer, responses={202: EmailChangeRequestedSerializer})
     def post(self, request):
@@ -106,6 +123,7 @@ class MeExportView(APIView):
 
     allowed_without_mfa = True
     reads_only = True
+    permission_classes = [IsAuthenticatedWithScope, NotWithApiKey]
 
     @extend_schema(request=None, responses=OwnDataSerializer)
     def post(self, request):

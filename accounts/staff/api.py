@@ -6,6 +6,7 @@ from rest_framework import mixins, permissions, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts.models import ApiKey
 from accounts.permissions import IsAuthenticatedWithScope
 from accounts.staff import selectors, services
 from accounts.staff.serializers import StaffActionResultSerializer, StaffUserSerializer
@@ -17,7 +18,8 @@ class StaffOnly(permissions.BasePermission):
 
     def has_permission(self, request, view) -> bool:
         user = request.user
-        if user and user.is_authenticated and user.is_staff and user.is_active:
+        staff = user and user.is_authenticated and user.is_staff and user.is_active
+        if staff and not isinstance(request.auth, ApiKey):  # a workspace key is no staff login
             return True
         if not (user and user.is_authenticated):
             return False  # 401: log in first

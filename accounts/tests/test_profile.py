@@ -164,3 +164,19 @@ def test_export_of_my_own_data(alice_api, user, tokens_for):
     assert len(data["sessions"]) == 1
     assert "auth.login_succeeded" in {e["kind"] for e in data["security_events"]}
     assert SecurityEvent.objects.filter(kind="account.exported", actor=user).exists()
+
+
+def test_an_api_key_cannot_change_delete_or_export_the_account(user, workspace):
+    from rest_framework.test import APIClient
+
+    _key, secret = services.create_api_key(
+        actor=Actor(user), workspace=workspace, name="k", scopes=["read", "write"]
+    )
+    keyed = APIClient()
+    keyed.credentials(HTTP_AUTHORIZATION=f"Api-Key {secret}")
+    assert keyed.get(ME).status_code == 200
+    assert_error(keyed.patch(ME, {"display_name": "x"}, format="json"), 403, "api_key_refused")
+    refused = keyed.delete(ME, {"password": STRONG_PASSWORD}, format="json")
+    assert_error(refused, 403, "api_key_refused")
+    assert_error(keyed.post(f"{ME}/export"), 403, "api_key_refused")
+    assert User.objects.filter(pk=user.pk).exists()
