@@ -130,10 +130,15 @@ if DATABASE_POOL and DATABASES["default"]["ENGINE"] == "django.db.backends.postg
         "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Web, worker and beat share one file: wait for locks instead of failing at once.
+    # Web, worker and beat share one file: wait for locks instead of failing at once, and
+    # write-ahead logging so readers never wait for the writer (NORMAL is durable with WAL).
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     )
 
 # django-prometheus counts queries, errors and connections through its wrappers of Django's
