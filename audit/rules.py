@@ -180,19 +180,27 @@ def login_after_lockout(event: SecurityEvent, count: int) -> None:
     )
 
 
+# Each rule and the kinds it watches (each rule also checks its kind itself).
 EVENT_RULES = (
-    failed_logins,
-    credential_stuffing,
-    api_key_new_ip,
-    probe_burst,
-    privilege_escalation,
-    login_after_lockout,
+    (failed_logins, FAILED_LOGIN_KINDS),
+    (credential_stuffing, (K.LOGIN_FAILED,)),
+    (api_key_new_ip, (K.APIKEY_USED_NEW_IP,)),
+    (probe_burst, (K.ACCESS_CROSS_WORKSPACE_PROBE,)),
+    (privilege_escalation, (K.MEMBER_ADDED, K.MEMBER_ROLE_CHANGED)),
+    (login_after_lockout, (K.LOGIN_SUCCEEDED,)),
 )
+WATCHED_KINDS = frozenset(kind for _rule, kinds in EVENT_RULES for kind in kinds)
+
+
+def watched(kind: str) -> bool:
+    """Whether any rule looks at events of this kind: most kinds need no rule query at all."""
+    return kind in WATCHED_KINDS
 
 
 def evaluate(event: SecurityEvent, *, count: int = 1) -> None:
-    for rule in EVENT_RULES:
-        rule(event, count)
+    for rule, kinds in EVENT_RULES:
+        if event.kind in kinds:
+            rule(event, count)
 
 
 def on_change_safely(entry: AuditLogEntry) -> None:

@@ -5,6 +5,7 @@
   in the caller's transaction, so the change and its audit row commit or roll back together.
 """
 
+import functools
 import logging
 import time
 
@@ -133,9 +134,7 @@ def _record_security_event(kind, *, request, actor, username, workspace, severit
         event.details.update(window.describe())
     event.user_id = _subject_id(kind, actor_id, username)
     event.chain = chain.chain_for(workspace_id=event.workspace_id, user_id=event.user_id)
-    with transaction.atomic():  # a savepoint inside the caller's transaction: an error here
-        chain.link(event)  # rolls back only the event
-        event.save(force_insert=True)
+    chain.append(event)  # in a savepoint: an error here rolls back only the event
     if kind in HIGH_VOLUME_KINDS:
         window.remember_row(event.pk)
     _evaluate_rules(event, count=count)
@@ -144,6 +143,8 @@ def _record_security_event(kind, *, request, actor, username, workspace, severit
 def _evaluate_rules(event: SecurityEvent, *, count: int) -> None:
     from audit import rules
 
+    if not rules.watched(event.kind):
+        return  # no savepoint (on its own, a transaction: a round trip) for nothing
     try:
         with transaction.atomic():
             rules.evaluate(event, count=count)
@@ -152,9 +153,11 @@ def _evaluate_rules(event: SecurityEvent, *, count: int) -> None:
 
 
 class _Window:
-    """The per-window tally of a high-volume kind for one actor (or IP), in the cache: the
-    first hit of a window writes the row; later hits only count, and the row's `count` is
-    brought up to date at most every AUDIT_COUNT_FLUSH_SECONDS."""
+    """The per-window tally of a high-volume kind for one actor (or IP), in Redis: the first
+    hit of a window writes the row; later hits only count, and the row's `count` is brought up
+    to date at most every AUDIT_COUNT_FLUSH_SECONDS. Each window with a row is also listed in
+    a sorted set by its end, so `flush_closed_windows` (a beat job) writes the final count of
+    a window whose last hits came after its last flush."""
 
     def __init__(self, kind: str, *, actor_id: int | None, ip: str | None):
         self.seconds = settings.AUDIT_COUNT_WINDOW_SECONDS
@@ -176,14 +179,48 @@ class _Window:
 
     def remember_row(self, row_id: int) -> None:
         cache.set(f"{self.key}:row", row_id, timeout=self.seconds * 2)
+        _open_windows().zadd(_open_windows_key(), {self.key: self.start + self.seconds})
 
     def flush_count(self, count: int) -> None:
         every = settings.AUDIT_COUNT_FLUSH_SECONDS
         if every > 0 and not cache.add(f"{self.key}:flush", 1, timeout=every):
             return
-        row_id = cache.get(f"{self.key}:row")
-        if row_id is not None:
-            SecurityEvent.objects.filter(pk=row_id, count__lt=count).update(count=count)
+        _write_count(cache.get(f"{self.key}:row"), count)
+
+
+def _write_count(row_id: int | None, count: int | None) -> int:
+    if row_id is None or count is None:
+        return 0
+    return SecurityEvent.objects.filter(pk=row_id, count__lt=count).update(count=count)
+
+
+def _open_windows():
+    return _redis(settings.REDIS_URL)
+
+
+@functools.lru_cache(maxsize=4)
+def _redis(url: str):
+    import redis
+
+    return redis.Redis.from_url(url)
+
+
+def _open_windows_key() -> str:
+    return f"{settings.AUDIT_CACHE_PREFIX}:open-windows"
+
+
+def flush_closed_windows(*, now: float | None = None) -> int:
+    """Write the final count of every window that has ended (the beat job `audit.flush_counts`):
+    the hits after a window's last flush would otherwise never reach its row. Returns the
+    number of rows brought up to date."""
+    client, key = _open_windows(), _open_windows_key()
+    ended = client.zrangebyscore(key, "-inf", now if now is not None else time.time())
+    updated = 0
+    for window in ended:
+        window = window.decode()
+        updated += _write_count(cache.get(f"{window}:row"), cache.get(window))
+        client.zrem(key, window)
+    return updated
 
 
 def record_change(

@@ -3,6 +3,7 @@
 - `audit.verify`: walk every hash chain nightly; a broken one raises a critical security
   event (`audit.verify_failed`), which the rules and notifications hear of.
 - `audit.retention`: delete rows older than AUDIT_RETENTION_DAYS, keeping a signed checkpoint.
+- `audit.flush_counts`: write the final count of the high-volume events' ended windows.
 """
 
 from tasks.registry import TaskContext, task_type
@@ -40,3 +41,18 @@ def retention(ctx: TaskContext, payload: dict) -> dict:
     from audit.retention import purge
 
     return purge()
+
+
+@task_type(
+    "audit.flush_counts",
+    schema={"type": "object", "additionalProperties": False},
+    description="Write the final count of each ended window of counted events (403, 404, 429).",
+    priority="low",
+    time_limit=120,
+    schedule={"every": 60},
+    system_only=True,
+)
+def flush_counts(ctx: TaskContext, payload: dict) -> dict:
+    from audit.services import flush_closed_windows
+
+    return {"rows_updated": flush_closed_windows()}

@@ -102,7 +102,7 @@ def main() -> None:
         from audit.models import AuditLogEntry
         from workflows import authoring
         from workflows.engine import runs
-        from workflows.engine.dispatch import InlineDispatcher, use
+        from workflows.engine.inline import InlineDispatcher
 
         user = accounts.register_user(
             username="bench", password="Bench-password-42", email="bench@example.com"
@@ -133,9 +133,9 @@ def main() -> None:
             assert response.status_code == 200, response.content
 
         def lifecycle(i: int) -> None:
-            with use(InlineDispatcher()) as dispatcher:
-                run = runs.start_run(workflow=workflow, actor=Actor(user))
-                dispatcher.drain()
+            dispatcher = InlineDispatcher()
+            run = runs.start_run(workflow=workflow, actor=Actor(user), dispatcher=dispatcher)
+            dispatcher.drain()
             assert run.__class__.objects.get(pk=run.pk).status == "succeeded"
 
         for i in range(20):  # warm up both paths, both ways

@@ -31,32 +31,20 @@ def main() -> None:
     import django
 
     django.setup()
+    from celery.result import ResultSet
     from django.conf import settings
-    from django.db import connection
+    from rest_framework.test import APIClient
 
-    Path(settings.VAR_DIR).mkdir(exist_ok=True)
-    test = connection.settings_dict.setdefault("TEST", {})
-    if connection.vendor == "sqlite":
-        test["NAME"] = str(Path(settings.VAR_DIR) / "bench-tasks.sqlite3")
-    else:
-        test["NAME"] = f"bench_tasks_{connection.settings_dict['NAME']}"
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-    worker = None
-    try:
-        from celery.result import ResultSet
-        from rest_framework.test import APIClient
+    from accounts import services as accounts
+    from bench.support import throwaway_database, worker
+    from config.celery_app import app
+    from config.testing import wait_until
+    from tasks.models import BackgroundTask, Status
 
-        from accounts import services as accounts
-        from config.celery_app import app
-        from config.testing import start_worker_process, wait_until
-        from tasks.models import BackgroundTask, Status
-
-        app.control.purge()
-        log = Path(settings.VAR_DIR) / "bench-tasks-worker.log"
-        log.unlink(missing_ok=True)
-        worker = start_worker_process(concurrency=args.concurrency, log_path=log)
-        wait_until(lambda: app.control.ping(timeout=0.5), timeout=60, message="the worker")
-
+    with (
+        throwaway_database("tasks") as connection,
+        worker("tasks", concurrency=args.concurrency, loglevel="INFO"),
+    ):
         user = accounts.register_user(
             username="bench", password="Bench-password-42", email="bench@example.com"
         )
@@ -120,14 +108,6 @@ def main() -> None:
             "ours_run_ms_p50": durations[len(durations) // 2],
         }
         print(json.dumps(result))
-    finally:
-        if worker is not None:
-            worker.terminate()
-            try:
-                worker.wait(timeout=20)
-            except Exception:
-                worker.kill()
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from functools import partial
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -18,6 +19,7 @@ from realtime.groups import workspace_group
 
 logger = logging.getLogger(__name__)
 DELIVER_TASK = "notifications.deliver"
+BATCH_TASK = "notifications.deliver_batch"
 
 
 def event_data(delivery: Delivery) -> dict:
@@ -41,21 +43,30 @@ def announce(deliveries: Iterable[Delivery]) -> None:
 
 
 def send(items: list[tuple[str, str, datetime | None]]) -> None:
-    """Publish one message per (delivery id, priority, eta). A broker that is down leaves the
-    rows queued; the sweep hands them over again."""
+    """Publish the deliveries (id, priority, eta): those due at the same time on the same
+    queue go in batches of up to NOTIFICATIONS_DELIVERY_BATCH per message (one claim and one
+    outcome write per batch on the worker), a lone one as a message of its own. A broker that
+    is down leaves the rows queued; the sweep hands them over again."""
+    groups: dict[tuple[str, datetime | None], list[str]] = {}
+    for delivery_id, priority, eta in items:
+        groups.setdefault((QUEUE_FOR_PRIORITY.get(priority, "default"), eta), []).append(
+            delivery_id
+        )
+    size = max(1, settings.NOTIFICATIONS_DELIVERY_BATCH)
     try:
         with celery_app.producer_or_acquire() as producer:
-            for delivery_id, priority, eta in items:
-                queue = QUEUE_FOR_PRIORITY.get(priority, "default")
-                celery_app.send_task(
-                    DELIVER_TASK,
-                    args=[delivery_id],
-                    queue=queue,
-                    routing_key=queue,
-                    eta=eta,
-                    producer=producer,
-                    ignore_result=True,
-                )
+            for (queue, eta), ids in groups.items():
+                for first in range(0, len(ids), size):
+                    chunk = ids[first : first + size]
+                    celery_app.send_task(
+                        BATCH_TASK if len(chunk) > 1 else DELIVER_TASK,
+                        args=[chunk if len(chunk) > 1 else chunk[0]],
+                        queue=queue,
+                        routing_key=queue,
+                        eta=eta,
+                        producer=producer,
+                        ignore_result=True,
+                    )
     except Exception:
         logger.exception("could not hand %d notification deliveries to the broker", len(items))
 

@@ -143,16 +143,19 @@ class BulkSendSerializer(serializers.Serializer):
                 details={"limit": limit, "count": len(items)},
             )
         clean = []
+        one = SendItemSerializer(context=self.context)  # its fields are built once, not per item
         for index, item in enumerate(items):
-            one = SendItemSerializer(data=item, context=self.context)
-            if not one.is_valid():
-                field, problems = next(iter(one.errors.items()))
+            try:
+                attrs = one.run_validation(item)
+            except serializers.ValidationError as exc:
+                errors = exc.detail if isinstance(exc.detail, dict) else {"item": exc.detail}
+                field, problems = next(iter(errors.items()))
                 first = problems[0] if isinstance(problems, list) and problems else problems
                 raise BulkInvalid(
                     f"Item {index}: {field}: {first}",
-                    details={"index": index, "errors": one.errors},
-                )
-            clean.append(SendItemSerializer.service_fields(one.validated_data))
+                    details={"index": index, "errors": errors},
+                ) from None
+            clean.append(SendItemSerializer.service_fields(attrs))
         return clean
 
 

@@ -1,5 +1,7 @@
 """Security events: what accounts emits, what the service stores, and that it never raises."""
 
+import time
+
 import pytest
 from django.db import connection, transaction
 
@@ -7,7 +9,7 @@ from accounts.models import Role
 from audit import chain
 from audit.events import SecurityEventKind as K
 from audit.models import SecurityAlert, SecurityEvent
-from audit.services import record_security_event
+from audit.services import flush_closed_windows, record_security_event
 from conftest import STRONG_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -144,6 +146,22 @@ def test_high_volume_kinds_are_one_row_per_window_with_a_count(user, other_user,
     ]
     assert rows[0].details["window_seconds"] == settings.AUDIT_COUNT_WINDOW_SECONDS
     assert chain.verify()[1] == []  # the count is outside the hash
+
+
+def test_an_ended_window_gets_its_final_count(user, settings):
+    """Hits after the window's last flush reach the row when the beat job closes the window."""
+    settings.AUDIT_COUNT_FLUSH_SECONDS = 3600  # one flush per window: the second hit's
+    for _ in range(10):
+        record_security_event(K.ACCESS_DENIED, actor=user)
+    row = SecurityEvent.objects.get(kind=K.ACCESS_DENIED)
+    assert row.count == 2
+    assert flush_closed_windows(now=time.time()) == 0  # still open: nothing to close
+    ended = time.time() + settings.AUDIT_COUNT_WINDOW_SECONDS
+    assert flush_closed_windows(now=ended) == 1
+    row.refresh_from_db()
+    assert row.count == 10
+    assert flush_closed_windows(now=ended) == 0  # each window is closed once
+    assert chain.verify()[1] == []
 
 
 def test_the_client_ip_believes_only_trusted_proxies(rf, settings, user):

@@ -130,10 +130,15 @@ if DATABASE_POOL and DATABASES["default"]["ENGINE"] == "django.db.backends.postg
         "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Web, worker and beat share one file: wait for locks instead of failing at once.
+    # Web, worker and beat share one file: wait for locks instead of failing at once, and
+    # write-ahead logging so readers never wait for the writer (NORMAL is durable with WAL).
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     )
 
 # django-prometheus counts queries, errors and connections through its wrappers of Django's
@@ -621,6 +626,9 @@ NOTIFICATIONS_BULK_LIMIT = env.int("NOTIFICATIONS_BULK_LIMIT", default=100)
 NOTIFICATIONS_MAX_MESSAGE_CHARS = env.int("NOTIFICATIONS_MAX_MESSAGE_CHARS", default=20000)
 NOTIFICATIONS_STUCK_AFTER_SECONDS = env.int("NOTIFICATIONS_STUCK_AFTER_SECONDS", default=600)
 NOTIFICATIONS_LOST_AFTER_SECONDS = env.int("NOTIFICATIONS_LOST_AFTER_SECONDS", default=300)
+# Deliveries due together go to the workers in batches of up to this many per message (one
+# claim and one outcome write per batch); 1 sends each delivery as a message of its own.
+NOTIFICATIONS_DELIVERY_BATCH = env.int("NOTIFICATIONS_DELIVERY_BATCH", default=20)
 # Web Push (the push channel's browser provider): the VAPID key pair that signs every push
 # (`python manage.py generate_vapid_keys` makes one; both base64url, the private key as its raw
 # 32 bytes, the public as the uncompressed point browsers take as applicationServerKey) and
