@@ -218,6 +218,12 @@ class WorkspaceSettings(models.Model):
     default_parameters = models.JSONField(default=dict, blank=True)
     # The model documents are embedded with for semantic search; empty = the offline model.
     embedding_model = models.CharField(max_length=200, blank=True)
+    # Data retention (accounts.retention): days after which finished runs, documents and AI
+    # usage records are deleted; empty = the service's setting (RUN_RETENTION_DAYS, ...),
+    # 0 = kept for ever.
+    run_retention_days = models.PositiveIntegerField(null=True, blank=True)
+    document_retention_days = models.PositiveIntegerField(null=True, blank=True)
+    usage_retention_days = models.PositiveIntegerField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

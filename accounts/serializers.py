@@ -201,6 +201,20 @@ class WorkspaceSettingsSerializer(serializers.ModelSerializer):
             "default_model",
             "default_parameters",
             "embedding_model",
+            "run_retention_days",
+            "document_retention_days",
+            "usage_retention_days",
             "updated_at",
         ]
         read_only_fields = ["workspace", "updated_at"]
+        retention = {
+            "required": False,
+            "allow_null": True,
+            "max_value": 36500,
+            "help_text": "Days; empty = the service's setting, 0 = keep for ever.",
+        }
+        extra_kwargs = {
+            "run_retention_days": retention,
+            "document_retention_days": retention,
+            "usage_retention_days": retention,
+        }

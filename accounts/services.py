@@ -201,7 +201,14 @@ def settings_for(workspace: Workspace | int) -> WorkspaceSettings:
     return found
 
 
-SETTINGS_FIELDS = ("default_model", "default_parameters", "embedding_model")
+SETTINGS_FIELDS = (
+    "default_model",
+    "default_parameters",
+    "embedding_model",
+    "run_retention_days",
+    "document_retention_days",
+    "usage_retention_days",
+)
 
 
 @transaction.atomic

@@ -5,8 +5,9 @@ app depends on accounts, never the reverse). An app registers in its AppConfig.r
   (workflows cancels its running runs) before the workspace and everything in it is deleted.
 - `register_exporter(fn)`: `fn(workspace_id)` yields `(path, text)` files for the workspace's
   export archive (workflows: workflows as YAML, runs, documents as Markdown, usage).
-- `register_retention(fn)`: `fn(cutoffs)` deletes what is older than its cutoff
-  (`{"runs": datetime | None, "documents": ..., "usage": ...}`) and returns counts.
+- `register_retention(fn)`: `fn(cutoffs, workspace_ids=None, exclude_ids=())` deletes what
+  is older than its cutoff (`{"runs": datetime | None, "documents": ..., "usage": ...}`) in
+  the workspaces named (None: all but `exclude_ids`) and returns counts.
 """
 
 from collections.abc import Callable, Iterable
@@ -14,7 +15,7 @@ from datetime import datetime
 
 BeforeDelete = Callable[[int], None]
 Exporter = Callable[[int], Iterable[tuple[str, str]]]
-Retention = Callable[[dict[str, datetime | None]], dict[str, int]]
+Retention = Callable[..., dict[str, int]]
 
 _before_delete: list[BeforeDelete] = []
 _exporters: list[Exporter] = []
@@ -48,9 +49,15 @@ def export_files(workspace_id: int) -> Iterable[tuple[str, str]]:
         yield from fn(workspace_id)
 
 
-def apply_retention(cutoffs: dict[str, datetime | None]) -> dict[str, int]:
+def apply_retention(
+    cutoffs: dict[str, datetime | None],
+    *,
+    workspace_ids: list[int] | None = None,
+    exclude_ids: list[int] | tuple = (),
+) -> dict[str, int]:
     counts: dict[str, int] = {}
     for fn in _retention:
-        for name, count in fn(cutoffs).items():
+        found = fn(cutoffs, workspace_ids=workspace_ids, exclude_ids=exclude_ids)
+        for name, count in found.items():
             counts[name] = counts.get(name, 0) + count
     return counts

@@ -196,6 +196,13 @@ FEED_FIELDS = (
 )
 
 
+def _feed_columns(*, ip: str) -> list[str]:
+    """FEED_FIELDS as one table's columns: the annotations below (`action` and `object_id`
+    are taken by the models' own fields) and the table's name for the address."""
+    renamed = {"action": "action_name", "object_id": "object_id_text", "ip": ip}
+    return [renamed.get(name, name) for name in FEED_FIELDS]
+
+
 def _change_columns(rows: QuerySet) -> QuerySet:
     action_name = Case(
         *[When(action=value, then=Value(name)) for name, value in CHANGE_ACTIONS.items()],
@@ -220,25 +227,7 @@ def _change_columns(rows: QuerySet) -> QuerySet:
             severity=Value(Severity.INFO.value, output_field=CharField()),
             count=Value(1, output_field=IntegerField()),
         )
-        .values_list(
-            "source",
-            "id",
-            "timestamp",
-            "actor_id",
-            "username",
-            "action_name",
-            "model",
-            "object_id_text",
-            "object_repr",
-            "workspace_id",
-            "severity",
-            "remote_addr",
-            "changes",
-            "count",
-            "chain",
-            "seq",
-            "hash",
-        )
+        .values_list(*_feed_columns(ip="remote_addr"))
     )
 
 
@@ -254,25 +243,7 @@ def _event_columns(rows: QuerySet) -> QuerySet:
             object_repr=Value("", output_field=CharField()),
             changes=F("details"),
         )
-        .values_list(
-            "source",
-            "id",
-            "timestamp",
-            "actor_id",
-            "username",
-            "action_name",
-            "model",
-            "object_id_text",
-            "object_repr",
-            "workspace_id",
-            "severity",
-            "ip",
-            "changes",
-            "count",
-            "chain",
-            "seq",
-            "hash",
-        )
+        .values_list(*_feed_columns(ip="ip"))
     )
 
 

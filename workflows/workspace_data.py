@@ -163,24 +163,36 @@ def _protected(candidates: set[int], old_runs: set[int]) -> set[int]:
     return protected
 
 
-def apply_retention(cutoffs: dict[str, datetime | None]) -> dict[str, int]:
+def _in(queryset, workspace_ids, exclude_ids):
+    if workspace_ids is not None:
+        queryset = queryset.filter(workspace_id__in=workspace_ids)
+    return queryset.exclude(workspace_id__in=exclude_ids) if exclude_ids else queryset
+
+
+def apply_retention(
+    cutoffs: dict[str, datetime | None], *, workspace_ids=None, exclude_ids=()
+) -> dict[str, int]:
+    """Delete, in the workspaces named (None: all but `exclude_ids`), finished runs older
+    than `cutoffs["runs"]` (with their documents), documents older than
+    `cutoffs["documents"]` and usage records older than `cutoffs["usage"]`, keeping every
+    document a kept document was made from (or a kept run reuses), and the run holding it."""
     runs_before, documents_before = cutoffs.get("runs"), cutoffs.get("documents")
     usage_before = cutoffs.get("usage")
     counts = {"runs": 0, "documents": 0, "usage": 0}
+    runs = _in(Run.objects.all(), workspace_ids, exclude_ids)
+    documents = _in(Document.objects.all(), workspace_ids, exclude_ids)
     with transaction.atomic():
         old_runs: set[int] = set()
         if runs_before is not None:
             old_runs = set(
-                Run.objects.filter(status__in=RUN_FINISHED, created_at__lt=runs_before).values_list(
+                runs.filter(status__in=RUN_FINISHED, created_at__lt=runs_before).values_list(
                     "id", flat=True
                 )
             )
         candidates = set(Document.objects.filter(run_id__in=old_runs).values_list("id", flat=True))
         if documents_before is not None:
             candidates |= set(
-                Document.objects.filter(created_at__lt=documents_before).values_list(
-                    "id", flat=True
-                )
+                documents.filter(created_at__lt=documents_before).values_list("id", flat=True)
             )
         while True:  # a document kept keeps its parents, and theirs
             protected = _protected(candidates, old_runs)
@@ -199,7 +211,8 @@ def apply_retention(cutoffs: dict[str, datetime | None]) -> dict[str, int]:
         counts["runs"] = Run.objects.filter(id__in=old_runs - keeping).count()
         Run.objects.filter(id__in=old_runs - keeping).delete()
         if usage_before is not None:
-            counts["usage"], _ = UsageRecord.objects.filter(created_at__lt=usage_before).delete()
+            usage = _in(UsageRecord.objects.all(), workspace_ids, exclude_ids)
+            counts["usage"], _ = usage.filter(created_at__lt=usage_before).delete()
     return counts
 
 

@@ -171,3 +171,38 @@ def test_retention_is_a_nightly_system_task_with_a_stable_name():
     ttype = get_task_type("accounts.retention")
     assert ttype.system_only and ttype.schedule == {"crontab": "45 3 * * *"}
     assert get_task_type("accounts.export_workspace").schema["required"] == ["workspace_id"]
+
+
+def test_a_workspace_sets_its_own_retention(diamond_runs, settings, user, workspace, alice_api):
+    from accounts import services
+
+    settings.RUN_RETENTION_DAYS = 30
+    team = services.create_workspace(creator=user, name="Team")
+    team_workflow = make_workflow(user, team, DIAMOND)
+    kept_here = diamond_runs()  # in alice's personal workspace, which keeps runs for ever
+    team_run = run_inline(
+        lambda inline: start_run(
+            actor=Actor(user), workflow=team_workflow, inputs={"topic": "t"}, dispatcher=inline
+        )
+    )
+    _age(Run.objects.all(), 10)
+    _age(Document.objects.all(), 10)
+
+    url = f"/api/v3/workspaces/{workspace.pk}/settings"
+    assert_error(alice_api.patch(url, {"run_retention_days": -1}, format="json"), 400)
+    response = alice_api.patch(url, {"run_retention_days": 0}, format="json")
+    assert response.status_code == 200 and response.json()["run_retention_days"] == 0
+    team_url = f"/api/v3/workspaces/{team.pk}/settings"
+    assert (
+        alice_api.patch(team_url, {"document_retention_days": 5}, format="json").status_code == 200
+    )
+
+    result = apply_retention()
+    # The team's documents (10 days > 5) go; its run is 10 days old (< the service's 30).
+    assert result["deleted"] == {"runs": 0, "documents": 4, "usage": 0}
+    assert Run.objects.filter(pk=team_run.pk).exists() and not _docs(team_run)
+    assert len(_docs(kept_here)) == 4
+
+    _age(Run.objects.all(), 40)
+    assert apply_retention()["deleted"]["runs"] == 1  # the team's; alice's own keeps hers
+    assert Run.objects.filter(pk=kept_here.pk).exists()

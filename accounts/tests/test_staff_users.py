@@ -30,14 +30,14 @@ def test_the_staff_api_is_404_to_non_staff_and_401_to_nobody(alice_api, api, oth
 
 
 @pytest.mark.django_db
-def test_staff_list_users_with_search_and_filters(staff_api, user, other_user, make_user):
+def test_staff_list_users_with_search_and_filters(staff_api, staff_user, user, other_user):
     services.update_profile(user=other_user, changes={"display_name": "Mallory the Tester"})
     response = staff_api.get(USERS, {"q": "tester"})
     assert response.status_code == 200, response.content
     body = response.json()
     assert [row["username"] for row in body["results"]] == ["mallory"]
     assert body["count"] == 1
-    services.deactivate_user(staff=staff_api.handler._force_user, user=user)
+    services.deactivate_user(staff=staff_user, user=user)
     inactive = staff_api.get(USERS, {"is_active": "false"}).json()["results"]
     assert [row["username"] for row in inactive] == ["alice"]
     staff = staff_api.get(USERS, {"is_staff": "true"}).json()["results"]
