@@ -59,13 +59,19 @@ PARAMETER_RULES = {
     "latency_ms": (int, 0, 600_000),  # the offline model's simulated latency
 }
 DEFAULT_RETRY = {"max_attempts": DEFAULT_MAX_ATTEMPTS, "backoff_seconds": DEFAULT_BACKOFF_SECONDS}
+# Ranges (inclusive) of the step fields: the checks below and the JSON Schema
+# (workflows/definition_schema.py) both read them.
+TIMEOUT_RANGE = (1, 3600)
+MAX_ATTEMPTS_RANGE = (1, 10)
+BACKOFF_RANGE = (0, 3600)
+RETRIEVE_K_RANGE = (1, 50)
 MAX_STEPS = 100
 PROMPT_REQUIRED = {StepKind.GENERATE, StepKind.TRANSFORM}
 TEMPLATE_FIELDS = ("prompt", "query", "when")
 SEARCH_MODES = ("hybrid", "keyword", "semantic")
 # A retrieve step's parameters: how many documents, how to search, and filters.
 RETRIEVE_PARAMETERS = {
-    "k": "a whole number from 1 to 50 (default 5)",
+    "k": f"a whole number from {RETRIEVE_K_RANGE[0]} to {RETRIEVE_K_RANGE[1]} (default 5)",
     "mode": f"one of {', '.join(SEARCH_MODES)} (default hybrid)",
     "workflow": "a workflow id: only documents made by that workflow",
     "step": "a step key: only documents made by steps with that key",
@@ -438,8 +444,9 @@ def _step(item: Any, index: int, keys: list[str], problems: _Problems) -> StepSp
                 report(f"'response_schema' is not a valid JSON Schema: {exc.message}")
     max_attempts, backoff = _retry(item.get("retry"), report)
     timeout = item.get("timeout", DEFAULT_TIMEOUT_SECONDS)
-    if isinstance(timeout, bool) or not isinstance(timeout, int) or not 1 <= timeout <= 3600:
-        report("'timeout' must be whole seconds from 1 to 3600")
+    low, high = TIMEOUT_RANGE
+    if not _whole(timeout) or not low <= timeout <= high:
+        report(f"'timeout' must be whole seconds from {low} to {high}")
         timeout = DEFAULT_TIMEOUT_SECONDS
     return StepSpec(
         key=key,
@@ -465,9 +472,9 @@ def _retrieve_parameters(raw: Any, report) -> dict:
         report("'parameters' must be a mapping")
         return {}
     checks = {
-        "k": lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 50,
+        "k": lambda v: _whole(v) and RETRIEVE_K_RANGE[0] <= v <= RETRIEVE_K_RANGE[1],
         "mode": lambda v: v in SEARCH_MODES,
-        "workflow": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+        "workflow": lambda v: _whole(v) and v >= 1,
         "step": lambda v: isinstance(v, str) and bool(KEY_PATTERN.match(v)),
     }
     for name, value in raw.items():
@@ -487,17 +494,20 @@ def _retry(raw: Any, report) -> tuple[int, float]:
         return DEFAULT_RETRY["max_attempts"], DEFAULT_RETRY["backoff_seconds"]
     attempts = raw.get("max_attempts", DEFAULT_RETRY["max_attempts"])
     backoff = raw.get("backoff_seconds", DEFAULT_RETRY["backoff_seconds"])
-    if isinstance(attempts, bool) or not isinstance(attempts, int) or not 1 <= attempts <= 10:
-        report("'retry.max_attempts' must be a whole number from 1 to 10")
+    low, high = MAX_ATTEMPTS_RANGE
+    if not _whole(attempts) or not low <= attempts <= high:
+        report(f"'retry.max_attempts' must be a whole number from {low} to {high}")
         attempts = DEFAULT_RETRY["max_attempts"]
-    if (
-        isinstance(backoff, bool)
-        or not isinstance(backoff, int | float)
-        or not 0 <= backoff <= 3600
-    ):
-        report("'retry.backoff_seconds' must be a number from 0 to 3600")
+    low, high = BACKOFF_RANGE
+    number = isinstance(backoff, int | float) and not isinstance(backoff, bool)
+    if not number or not low <= backoff <= high:
+        report(f"'retry.backoff_seconds' must be a number from {low} to {high}")
         backoff = DEFAULT_RETRY["backoff_seconds"]
     return attempts, float(backoff)
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _check_references(

@@ -13,6 +13,7 @@ from rest_framework import serializers
 from accounts.viewsets import WorkspaceField
 from workflows import selectors
 from workflows.authoring import current_definition
+from workflows.definition_schema import definition_schema
 from workflows.models import (
     Budget,
     Document,
@@ -193,9 +194,22 @@ class AnalyticsQuerySerializer(serializers.Serializer):
     )
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            definition_schema(),
+            {"type": "string", "description": "The same definition as YAML (or JSON) text."},
+        ]
+    }
+)
+class DefinitionField(serializers.JSONField):
+    """A whole definition: checked by `parse_definition` in the service, described in the
+    OpenAPI document by its JSON Schema."""
+
+
 class ImportSerializer(serializers.Serializer):
     workspace = WorkspaceIdField(required=False)
-    definition = serializers.JSONField(help_text="The definition (an object, or YAML text).")
+    definition = DefinitionField(help_text="The definition (an object, or YAML text).")
     status = serializers.ChoiceField(choices=WorkflowStatus.choices, required=False)
 
 

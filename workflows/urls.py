@@ -37,6 +37,11 @@ _runs = runs.RunViewSet
 
 urlpatterns = [
     # Authoring
+    _path(
+        "workflows/definition-schema",
+        authoring_api.DefinitionSchemaView.as_view(),
+        "workflow-definition-schema",
+    ),
     _path("workflows/import", authoring_api.WorkflowImportView.as_view(), "workflow-import"),
     _path(f"{WORKFLOW}/export", _workflows.as_view({"get": "export"}), "workflow-export"),
     _path(f"{WORKFLOW}/analytics", _workflows.as_view({"get": "analytics"}), "workflow-analytics"),

@@ -5,9 +5,11 @@ from functools import cached_property
 
 from django.utils import timezone
 from django.utils.text import slugify
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,6 +21,7 @@ from config.errors import NotFound
 from workflows import authoring, selectors, services, suggestions
 from workflows.api.formats import YAML_PARSERS, YAMLRenderer
 from workflows.definition import parse_definition
+from workflows.definition_schema import definition_schema
 from workflows.filters import WorkflowFilter
 from workflows.models import Schedule, Step, Workflow, WorkflowVersion
 from workflows.serializers import (
@@ -145,6 +148,22 @@ class WorkflowViewSet(WorkspaceScopedModelViewSet):
         definition = parse_definition(authoring.current_definition(workflow))
         rows = suggestions.suggest(workflow, definition, request.user)
         return Response(SuggestedInputsSerializer({"workflow": workflow.pk, "inputs": rows}).data)
+
+
+class DefinitionSchemaView(APIView):
+    """The workflow definition format as a JSON Schema (public: it describes the format, not
+    anyone's data). What it cannot say (unique keys, dependencies, templates) the import and
+    edit endpoints check and name in their 400s."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = []
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        return Response(definition_schema())
+
+    def perform_authentication(self, request):
+        pass  # public: a stale token in the caller's headers does not matter here
 
 
 class WorkflowImportView(APIView):
