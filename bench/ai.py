@@ -48,17 +48,12 @@ def main() -> None:
     from django.conf import settings
     from django.db import connection
 
+    from bench.support import throwaway_database
+
     vendor = connection.vendor
-    test = connection.settings_dict.setdefault("TEST", {})
-    if vendor == "sqlite":
-        test["NAME"] = str(Path(settings.VAR_DIR) / "bench-ai.sqlite3")
-        Path(settings.VAR_DIR).mkdir(exist_ok=True)
-    else:
-        test["NAME"] = f"bench_ai_{connection.settings_dict['NAME']}"
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     settings.AI_CACHE_PREFIX = f"bench-ai-{uuid.uuid4().hex[:8]}"
     settings.OFFLINE_LLM_LATENCY_MS = 0
-    try:
+    with throwaway_database("ai"):
         from accounts import services as accounts
         from ai import services
 
@@ -99,8 +94,6 @@ def main() -> None:
         call("warm via litellm", use_cache=False)
         via = timed(lambda i: call(prompt.format(topic=f"litellm {i}"), use_cache=False), args.n)
         settings.AI_OFFLINE_VIA_LITELLM = False
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=False)
 
     print(
         json.dumps(

@@ -51,26 +51,6 @@ def interleaved(call, n: int, settings) -> tuple[list[float], list[float]]:
     return on, off
 
 
-def _drop(connection, old_name: str) -> None:
-    """Drop the throwaway database; sessions this process's threads still hold on it (the
-    search indexer, the realtime publisher) are ended first: they are ours."""
-    from django.db import connections
-
-    connections.close_all()
-    name = connection.settings_dict["NAME"]
-    if connection.vendor == "postgresql":
-        connection.settings_dict["NAME"] = old_name
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = %s AND pid <> pg_backend_pid()",
-                [name],
-            )
-        connection.close()
-        connection.settings_dict["NAME"] = name
-    connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=False)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=200)
@@ -82,19 +62,14 @@ def main() -> None:
     from django.conf import settings
     from django.db import connection
 
+    from bench.support import throwaway_database
+
     vendor = connection.vendor
-    test = connection.settings_dict.setdefault("TEST", {})
-    if vendor == "sqlite":
-        test["NAME"] = str(Path(settings.VAR_DIR) / "bench-audit.sqlite3")
-        Path(settings.VAR_DIR).mkdir(exist_ok=True)
-    else:
-        test["NAME"] = f"bench_audit_{connection.settings_dict['NAME']}"
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     settings.AUDIT_CACHE_PREFIX = f"bench-audit-{uuid.uuid4().hex[:8]}"
     settings.RATELIMIT_ENABLE = False
     settings.WRITE_THROTTLE_ENABLED = False  # 400+ edits a minute is the point here
     settings.ALLOWED_HOSTS = ["*"]
-    try:
+    with throwaway_database("audit"):
         from rest_framework.test import APIClient
 
         from accounts import services as accounts
@@ -155,8 +130,6 @@ def main() -> None:
         runs_n = max(args.n // 4, 10)
         run_on, run_off = interleaved(lifecycle, runs_n, settings)
         rows_written = AuditLogEntry.objects.count() - rows_before
-    finally:
-        _drop(connection, old_name)
 
     edit_cost = median_ms(edit_on) - median_ms(edit_off)
     run_cost = median_ms(run_on) - median_ms(run_off)

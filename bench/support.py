@@ -28,7 +28,27 @@ def throwaway_database(label: str):
     try:
         yield connection
     finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+        _drop(connection, old_name)
+
+
+def _drop(connection, old_name: str) -> None:
+    """Drop the throwaway database; sessions this process's threads still hold on it (the
+    search indexer, the realtime publisher) are ended first: they are ours."""
+    from django.db import connections
+
+    connections.close_all()
+    name = connection.settings_dict["NAME"]
+    if connection.vendor == "postgresql":
+        connection.settings_dict["NAME"] = old_name
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                [name],
+            )
+        connection.close()
+        connection.settings_dict["NAME"] = name
+    connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=False)
 
 
 @contextmanager
