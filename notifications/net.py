@@ -8,12 +8,22 @@ answer that changes between the check and the connect (rebinding) cannot reach a
 address. Redirects are not followed. Written on http.client because requests/httpx (and
 apprise on top of requests) resolve again inside their connection pools, where a check
 cannot reach.
+
+Connections are kept alive and reused, per thread, for the next POST to the same scheme, host
+and port (a worker posting to one receiver pays one TCP and TLS handshake, not one per
+delivery). A kept connection was checked when it connected, so it still reaches an allowed
+address; it is reused only under the same guard settings, while fresh (KEEP_ALIVE_SECONDS)
+and when the peer has not closed it. A reused connection that fails mid-request is an error
+like any other (transient: the delivery is retried later, never resent at once).
 """
 
 import http.client
 import ipaddress
+import select
 import socket
 import ssl
+import threading
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -23,6 +33,8 @@ from notifications.errors import UnsafeURL
 
 CGNAT = ipaddress.ip_network("100.64.0.0/10")
 USER_AGENT = "Docchain-Notifications/1.0"
+KEEP_ALIVE_SECONDS = 15.0  # below the idle timeout of most servers (nginx: 75 s, Go: 90 s)
+MAX_KEPT = 16  # connections kept per thread
 
 
 @dataclass
@@ -103,6 +115,7 @@ def guarded_connection(host: str, port: int, timeout: float) -> socket.socket:
             continue
         sock = socket.socket(family, socktype, proto)
         sock.settimeout(timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # request/response
         try:
             sock.connect(sockaddr)
             return sock
@@ -128,6 +141,58 @@ class _HTTPSConnection(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
+_kept = threading.local()
+
+
+def _guard_settings() -> tuple:
+    return (
+        settings.NOTIFICATIONS_ALLOW_PRIVATE_URLS,
+        tuple(settings.NOTIFICATIONS_URL_ALLOWLIST),
+    )
+
+
+def _alive(conn: http.client.HTTPConnection) -> bool:
+    """The peer has not closed it: an idle kept connection has nothing to read."""
+    sock = conn.sock
+    if sock is None:
+        return False
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return False
+    return not readable
+
+
+def _take(key: tuple) -> http.client.HTTPConnection | None:
+    kept: dict = getattr(_kept, "connections", {})
+    found = kept.pop(key, None)
+    if found is None:
+        return None
+    conn, since = found
+    if time.monotonic() - since < KEEP_ALIVE_SECONDS and _alive(conn):
+        return conn
+    conn.close()
+    return None
+
+
+def _keep(key: tuple, conn: http.client.HTTPConnection) -> None:
+    kept: dict = getattr(_kept, "connections", None)
+    if kept is None:
+        kept = _kept.connections = {}
+    kept[key] = (conn, time.monotonic())
+    while len(kept) > MAX_KEPT:
+        _, (oldest, _) = kept.pop(next(iter(kept)))
+        oldest.close()
+
+
+def close_kept() -> None:
+    """Close this thread's kept connections."""
+    kept: dict = getattr(_kept, "connections", {})
+    while kept:
+        _, (conn, _) = kept.popitem()
+        conn.close()
+
+
 def post(
     url: str, body: bytes, *, headers: dict[str, str], timeout: float | None = None
 ) -> HttpResponse:
@@ -136,12 +201,15 @@ def post(
     check_url(url, resolve=False)
     parts = urlsplit(url)
     timeout = timeout or settings.NOTIFICATIONS_HTTP_TIMEOUT
-    if parts.scheme == "https":
-        conn = _HTTPSConnection(
-            parts.hostname, parts.port, timeout=timeout, context=ssl.create_default_context()
-        )
-    else:
-        conn = _HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    key = (parts.scheme, parts.hostname, parts.port, timeout, _guard_settings())
+    conn = _take(key)
+    if conn is None:
+        if parts.scheme == "https":
+            conn = _HTTPSConnection(
+                parts.hostname, parts.port, timeout=timeout, context=ssl.create_default_context()
+            )
+        else:
+            conn = _HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
@@ -149,10 +217,16 @@ def post(
         conn.request("POST", path, body=body, headers={"User-Agent": USER_AGENT, **headers})
         response = conn.getresponse()
         data = response.read(64 * 1024)
-        return HttpResponse(
+        answer = HttpResponse(
             status=response.status,
             headers={k.lower(): v for k, v in response.getheaders()},
             body=data,
         )
-    finally:
+    except BaseException:
         conn.close()
+        raise
+    if response.isclosed() and not response.will_close:  # read to the end, and kept open
+        _keep(key, conn)
+    else:
+        conn.close()
+    return answer

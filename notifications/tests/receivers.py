@@ -35,6 +35,7 @@ class Received:
     json: object = None
     form: dict = field(default_factory=dict)
     verified: bool | None = None
+    peer: tuple = ()  # the client's (address, port): the same port means a reused connection
 
 
 class HttpState:
@@ -135,6 +136,9 @@ def verify_vapid(authorization: str, public_key: str, audience: str) -> dict:
 
 def make_handler(state: HttpState):
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, like the products' receivers
+        disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms stall
+
         def log_message(self, *args):  # quiet
             pass
 
@@ -151,6 +155,7 @@ def make_handler(state: HttpState):
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length)
             received = Received(self.path, {k.lower(): v for k, v in self.headers.items()}, raw)
+            received.peer = tuple(self.client_address)
             try:
                 received.json = json.loads(raw) if raw[:1] in (b"{", b"[") else None
             except ValueError:

@@ -72,3 +72,19 @@ def test_a_delivery_whose_address_became_private_fails_without_connecting(
     assert not local.http_state.on(path)
     listed = alice_api.get(f"/api/v3/notifications/deliveries/{sent['deliveries'][0]['id']}/")
     assert listed.json()["error_code"] == "unsafe_url" and listed.json()["attempts"] == 1
+
+
+def test_connections_are_kept_alive_but_never_past_a_stricter_guard(local, settings, unique_path):
+    path = unique_path("/nowhere")  # the receiver answers 404: only the connection matters
+    url = local.url(path)
+    net.close_kept()
+    assert net.post(url, b"{}", headers={}).status == 404
+    assert net.post(url, b"{}", headers={}).status == 404
+    first, second = local.http_state.on(path)
+    assert first.peer == second.peer  # one TCP connection for both
+
+    settings.NOTIFICATIONS_ALLOW_PRIVATE_URLS = False  # the kept connection is to 127.0.0.1
+    with pytest.raises(UnsafeURL):
+        net.post(url, b"{}", headers={})
+    assert len(local.http_state.on(path)) == 2
+    net.close_kept()
