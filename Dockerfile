@@ -29,4 +29,5 @@ USER docchain
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --retries=3 \
   CMD python -c "import urllib.request,os; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/health')"
-CMD ["sh", "-c", "uvicorn config.asgi:application --host $HOST --port $PORT --proxy-headers --lifespan off --ws-per-message-deflate false"]
+# bin/web: WEB_CONCURRENCY uvicorn processes, one per core by default.
+CMD ["bin/web"]

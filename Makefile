@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 PORT ?= 8000
+# One web process on a laptop; production (bin/web, compose) defaults to one per core.
+export WEB_CONCURRENCY ?= 1
 export DJANGO_SETTINGS_MODULE ?= config.settings.local
 
 .PHONY: install run test test-fast lint format migrate

@@ -52,7 +52,7 @@ class UserAdmin(DjangoUserAdmin):
         *DjangoUserAdmin.fieldsets,
         ("Profile", {"fields": ["display_name", "time_zone", "locale"]}),
     ]
-    actions = ["unlock_accounts"]
+    actions = ["unlock_accounts", "deactivate_users", "logout_everywhere", "reset_mfa"]
 
     @admin.action(description="Unlock the selected accounts (clear failed logins)")
     def unlock_accounts(self, request, queryset):
@@ -60,6 +60,33 @@ class UserAdmin(DjangoUserAdmin):
             lockout.unlock(request=request, username=user.get_username()) for user in queryset
         )
         self.message_user(request, f"{queryset.count()} account(s) unlocked ({cleared} cleared).")
+
+    def _staff_action(self, request, queryset, verb, done: str) -> None:
+        """The staff API's verbs (accounts.staff.services): sessions end, events recorded.
+        Staff's own account is skipped."""
+        from accounts.errors import OwnAccount  # noqa: PLC0415
+        from accounts.staff import services as staff  # noqa: PLC0415
+
+        count = 0
+        for user in queryset:
+            try:
+                getattr(staff, verb)(staff=request.user, user=user, request=request)
+            except OwnAccount:
+                continue
+            count += 1
+        self.message_user(request, f"{count} account(s) {done}.")
+
+    @admin.action(description="Deactivate the selected accounts (sessions end, sockets close)")
+    def deactivate_users(self, request, queryset):
+        self._staff_action(request, queryset, "deactivate_user", "deactivated")
+
+    @admin.action(description="Log the selected accounts out everywhere")
+    def logout_everywhere(self, request, queryset):
+        self._staff_action(request, queryset, "logout_everywhere", "logged out everywhere")
+
+    @admin.action(description="Reset the MFA of the selected accounts")
+    def reset_mfa(self, request, queryset):
+        self._staff_action(request, queryset, "reset_mfa", "had their MFA reset")
 
 
 @admin.register(Workspace)

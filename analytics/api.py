@@ -16,6 +16,7 @@ from accounts.viewsets import WorkspaceField, WorkspaceScopedViewSet
 from analytics import cache_admin, insights, selectors, services
 from analytics.models import Report
 from analytics.window import TIME_RANGES, parse_window
+from config.api.fields import ObjectIdField
 
 WINDOW_PARAMETERS = [
     OpenApiParameter("time_range", str, enum=list(TIME_RANGES), description="Default: day."),
@@ -79,12 +80,11 @@ class InsightsView(AnalyticsView):
 
 class CacheClearSerializer(serializers.Serializer):
     namespace = serializers.CharField(max_length=50)
-    workspace = serializers.IntegerField(required=False, allow_null=True, min_value=1,
-                                         max_value=2**63 - 1)  # fmt: skip
+    workspace = ObjectIdField(required=False, allow_null=True)
 
 
 class CacheSettingsSerializer(serializers.Serializer):
-    workspace = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    workspace = ObjectIdField()
     ai_ttl_seconds = serializers.IntegerField(
         allow_null=True, min_value=0, max_value=cache_admin.MAX_TTL_SECONDS
     )

@@ -6,16 +6,13 @@ from audit.events import Severity
 from audit.exports import FORMATS
 from audit.models import SecurityAlert, SecurityEvent
 from audit.selectors import ACTIONS
-
-MAX_ID = 2**63 - 1  # a bigint
+from config.api.fields import ObjectIdField
 
 
 class AuditQuerySerializer(serializers.Serializer):
     """Filters of the audit log and its export (all optional)."""
 
-    actor = serializers.IntegerField(
-        min_value=1, max_value=MAX_ID, required=False, help_text="A user id."
-    )
+    actor = ObjectIdField(required=False, help_text="A user id.")
     action = serializers.ChoiceField(
         choices=sorted(ACTIONS),
         required=False,
@@ -30,7 +27,7 @@ class AuditQuerySerializer(serializers.Serializer):
     object_id = serializers.CharField(max_length=255, required=False)
     since = serializers.DateTimeField(required=False)
     until = serializers.DateTimeField(required=False)
-    workspace = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    workspace = ObjectIdField(required=False)
     severity = serializers.ChoiceField(choices=Severity.choices, required=False)
     q = serializers.CharField(max_length=200, required=False)
 
@@ -111,11 +108,11 @@ class AcknowledgeSerializer(serializers.Serializer):
 
 
 class ActivityQuerySerializer(serializers.Serializer):
-    user = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    user = ObjectIdField()
 
 
 class ComplianceQuerySerializer(serializers.Serializer):
-    workspace = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    workspace = ObjectIdField()
     format = serializers.ChoiceField(choices=["json", "csv"], default="json")
 
 

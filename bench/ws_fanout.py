@@ -104,11 +104,17 @@ def prepare(env: dict[str, str]) -> tuple[str, int]:
     return str(token), workflow.pk
 
 
-def start_server(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen, str]:
+def start_server(
+    env: dict[str, str],
+    log_path: Path,
+    *,
+    app: str = "config.asgi:application",
+    workers: int = 1,
+) -> tuple[subprocess.Popen, str]:
     port = free_port()
     log = open(log_path, "wb")  # noqa: SIM115 - lives as long as the server
     process = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
+        [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--workers", str(workers),
          "--port", str(port), "--lifespan", "off", "--log-level", "warning", "--no-access-log",
          *SERVER_ARGS],
         cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,

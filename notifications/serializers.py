@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.viewsets import WorkspaceField
+from config.api.fields import ObjectIdField
 from notifications import recipients as recipient_rules
 from notifications.errors import BulkInvalid, InvalidNotification
 from notifications.models import (
@@ -84,7 +85,7 @@ class SendItemSerializer(serializers.Serializer):
     """The brief's body (`channel`, `recipient`, `subject`, `message`), and more."""
 
     channel = serializers.ChoiceField(choices=ChannelKind.choices, required=False)
-    channel_id = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    channel_id = ObjectIdField(required=False)
     recipient = serializers.CharField(required=False, max_length=500)
     recipients = serializers.ListField(
         child=serializers.CharField(max_length=500),

@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.viewsets import WorkspaceField
+from config.api.fields import ObjectIdField
 from workflows import selectors
 from workflows.authoring import current_definition
 from workflows.definition_schema import definition_schema
@@ -436,7 +437,7 @@ class StartRunSerializer(serializers.Serializer):
 class ExecuteSerializer(serializers.Serializer):
     """The brief's shape: `{workflow_id, parameters}`."""
 
-    workflow_id = serializers.IntegerField()
+    workflow_id = ObjectIdField()
     parameters = serializers.DictField(required=False, default=dict)
     use_suggested_inputs = serializers.BooleanField(default=False)
     priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.NORMAL)

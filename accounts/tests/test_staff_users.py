@@ -107,3 +107,20 @@ async def test_a_deactivated_users_open_websocket_closes(user, other_user, staff
     await closed_for(mallory, "account_disabled")
     assert (await request(alice, {"type": "ping"}))["type"] == "pong"
     await alice.disconnect()
+
+
+@pytest.mark.django_db
+def test_the_admins_deactivate_action_uses_the_staff_service(client, make_user, user):
+    root = make_user("root")
+    root.is_staff = root.is_superuser = True
+    root.save()
+    client.force_login(root)
+    response = client.post(
+        "/admin/accounts/user/",
+        {"action": "deactivate_users", "_selected_action": [user.pk, root.pk]},
+    )
+    assert response.status_code == 302
+    user.refresh_from_db()
+    root.refresh_from_db()
+    assert not user.is_active and root.is_active  # staff's own account is skipped
+    assert SecurityEvent.objects.filter(kind="user.deactivated", actor=root).count() == 1
