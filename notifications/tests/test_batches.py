@@ -86,3 +86,14 @@ def test_a_bulk_goes_through_the_worker_in_batches(settings, local, celery_worke
     arrived = {m["to"][0] for m in local.mails}
     assert {f"b{i}@example.com" for i in range(10)} <= arrived
     assert Delivery.objects.filter(pk__in=ids, attempts=1).count() == 10
+
+
+def test_the_delivery_tasks_retry_when_the_database_cannot_be_reached():
+    # The bench met PostgreSQL out of connections: the claim failed and, without a retry, the
+    # batch's rows waited for the sweep. A retry is safe: the claim is the guard.
+    from django.db import OperationalError
+
+    from notifications import tasks
+
+    for task in (tasks.deliver, tasks.deliver_batch):
+        assert OperationalError in task.autoretry_for and task.max_retries >= 5
