@@ -90,6 +90,9 @@ class ReorderSerializer(serializers.Serializer):
     keys = serializers.ListField(child=serializers.CharField(max_length=64), allow_empty=False)
 
 
+_DATETIME = serializers.DateTimeField()
+
+
 class WorkflowSerializer(serializers.ModelSerializer):
     step_count = serializers.SerializerMethodField()
     created_by = serializers.CharField(
@@ -119,9 +122,33 @@ class WorkflowSerializer(serializers.ModelSerializer):
         count = getattr(workflow, "step_count", None)
         return count if count is not None else workflow.steps.count()
 
+    def to_representation(self, workflow: Workflow) -> dict:
+        """The fields above written out directly: DRF's generic per-field path was most of a
+        list request's time (50 rows x 13 fields). Same fields, types and formats (a test
+        compares this with the generic path on the same rows)."""
+        iso = _DATETIME.to_representation
+        return {
+            "id": workflow.pk,
+            "workspace": workflow.workspace_id,
+            "name": workflow.name,
+            "description": workflow.description,
+            "status": workflow.status,
+            "default_model": workflow.default_model,
+            "default_parameters": workflow.default_parameters,
+            "inputs": workflow.inputs,
+            "version": workflow.version,
+            "step_count": self.get_step_count(workflow),
+            "created_by": workflow.created_by.username if workflow.created_by_id else None,
+            "created_at": iso(workflow.created_at),
+            "updated_at": iso(workflow.updated_at),
+        }
+
 
 class WorkflowDetailSerializer(WorkflowSerializer):
     steps = StepSerializer(many=True, read_only=True)
+
+    def to_representation(self, workflow: Workflow) -> dict:
+        return serializers.ModelSerializer.to_representation(self, workflow)  # with its steps
 
     class Meta(WorkflowSerializer.Meta):
         fields = [*WorkflowSerializer.Meta.fields, "steps"]

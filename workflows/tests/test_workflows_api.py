@@ -261,3 +261,24 @@ def test_browsable_api_pages_render(alice_api, user, workspace):
         response = alice_api.get(url, HTTP_ACCEPT="text/html")
         assert response.status_code == 200, url
         assert response["Content-Type"].startswith("text/html"), url
+
+
+def test_the_lists_direct_rows_are_what_drf_would_write(alice_api, user, workspace):
+    """WorkflowSerializer writes its fields out directly (the list's hot path): the same
+    output as DRF's generic path, field for field, including a workflow with no creator."""
+    from rest_framework import serializers
+
+    from accounts.scoping import Actor
+    from workflows import selectors
+    from workflows.serializers import WorkflowSerializer
+
+    make_workflow(user, workspace)
+    orphan = make_workflow(user, workspace)
+    Workflow.objects.filter(pk=orphan.pk).update(created_by=None, default_parameters={"k": 1})
+    rows = list(selectors.workflows_for(Actor(user)).select_related("created_by"))
+    serializer = WorkflowSerializer()
+    for workflow in rows:
+        generic = serializers.ModelSerializer.to_representation(serializer, workflow)
+        assert serializer.to_representation(workflow) == generic
+    listed = alice_api.get("/api/v3/workflows/").json()["results"]
+    assert [row["step_count"] for row in listed] == [len(NOTES["steps"])] * 2
