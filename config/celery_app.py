@@ -6,8 +6,11 @@ from celery import Celery
 from celery.signals import task_postrun, task_prerun
 from kombu import Exchange, Queue
 
+from config import kombu_fixes
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
+kombu_fixes.install()  # a worker survives a Redis restart (see the module)
 app = Celery("docchain")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 

@@ -52,7 +52,9 @@ OPENAI_API_KEY = ANTHROPIC_API_KEY = GEMINI_API_KEY = ""
 OPENAI_API_BASE = ANTHROPIC_API_BASE = GEMINI_API_BASE = ""
 LOCAL_LLM_BASE_URL = LOCAL_LLM_API_KEY = ""
 AI_DEFAULT_MODEL = ""
-OFFLINE_LLM_LATENCY_MS = 0
+# Instant offline replies, unless a child process is told otherwise (bench/recovery.py in the chaos
+# test needs steps that take long enough to be caught running).
+OFFLINE_LLM_LATENCY_MS = env.int("OFFLINE_LLM_LATENCY_MS", default=0)
 AI_CACHE_TTL = 300
 
 # Search: tests that want indexing on run finish turn it on (most engine tests do not search).
