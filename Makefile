@@ -34,11 +34,13 @@ test: install
 	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python -m pytest
 
 # The unit layer for the edit-test loop: SQLite, no worker, no server, no browser (tests that
-# need one are marked `integration`, by hand or by conftest.py from the fixtures they use).
+# need one, or start processes or wait real time, are marked `integration`, by hand or by
+# conftest.py from the fixtures they use), one process per core (pytest-xdist; each has its
+# own database file and Redis database).
 test-fast: install
 	@mkdir -p var
 	DATABASE_URL=sqlite:///$(CURDIR)/var/docchain.sqlite3 DJANGO_SETTINGS_MODULE=config.settings.test \
-		$(BIN)/python -m pytest -q -m "not integration"
+		$(BIN)/python -m pytest -q -m "not integration" -n auto --maxprocesses 6
 
 lint: install
 	$(BIN)/ruff check .

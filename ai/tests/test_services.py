@@ -317,6 +317,7 @@ def test_offline_writer_is_plain_python():
     assert offline.write(messages).startswith("# Urban gardening")
 
 
+@pytest.mark.integration  # starts a Python process
 def test_django_start_up_does_not_import_litellm():
     import subprocess
     import sys

@@ -45,6 +45,7 @@ def test_postgresql_plans_the_search_through_the_gin_index(user, workspace):
     assert {d.step_key for d in found} == {f"s{i}" for i in range(0, 500, 50)}
 
 
+@pytest.mark.integration  # migrates backwards and forwards
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_makes_the_index_on_postgresql_only_and_reverses():
     postgresql = connection.vendor == "postgresql"

@@ -41,6 +41,7 @@ def test_renewal_extends_only_the_attempt_this_process_holds(user, workspace, se
     assert lease.renew([held]) == 0
 
 
+@pytest.mark.integration  # waits for a real lease to lapse
 @pytest.mark.django_db(transaction=True)
 def test_the_heartbeat_keeps_a_running_step_and_stops_with_it(user, workspace, settings, no_worker):
     """The test holds the step itself: no worker may claim it first (the run is committed)."""
