@@ -5,8 +5,8 @@ import os
 
 # Tests keep off the development database number (db 0), where a `make run` worker may listen.
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/1")
-# `make test-fast` runs in two processes (pytest-xdist): each gets a Redis database of its own
-# (cache, rate limits, broker queues and markers), as it gets a database file of its own.
+# `make test-fast` runs one process per core, at most 6 (pytest-xdist): each gets a Redis database
+# of its own (cache, rate limits, broker queues and markers), as it gets a database file.
 if (_xdist_worker := os.environ.get("PYTEST_XDIST_WORKER", "")).startswith("gw"):
     _base = os.environ["REDIS_URL"].rpartition("/")[0]
     os.environ["REDIS_URL"] = f"{_base}/{10 + int(_xdist_worker[2:]) % 6}"
@@ -47,7 +47,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     VAR_DIR.mkdir(exist_ok=True)  # noqa: F405 - a fresh clone has no var/ yet
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}  # noqa: F405
     # No fsync per commit: a test database need not survive a power cut, and flushing the
-    # tables after every transactional test was most of the unit layer's time.
+    # tables after every transactional test paid one per table.
     DATABASES["default"]["OPTIONS"]["init_command"] = (  # noqa: F405
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;"
     )
