@@ -10,9 +10,12 @@ chain. `ChainHead` keeps each chain's last link, so deleting the newest rows sho
 the signed checkpoint retention leaves when it deletes the oldest.
 """
 
+import functools
 import hashlib
 import hmac
 import json
+import secrets
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -74,23 +77,26 @@ def link(row) -> None:
     from audit.models import ChainHead
 
     if _place(row):
-        ChainHead.objects.filter(chain=row.chain).update(seq=row.seq, hash=row.hash)
+        ChainHead.objects.filter(chain=row.chain).update(
+            seq=row.seq, prev_hash=row.prev_hash, hash=row.hash
+        )
     else:
-        ChainHead.objects.create(chain=row.chain, seq=row.seq, hash=row.hash)
+        ChainHead.objects.create(
+            chain=row.chain, seq=row.seq, prev_hash=row.prev_hash, hash=row.hash
+        )
 
 
 def append(row) -> None:
-    """Link an unsaved row and insert it, in a transaction (a savepoint inside the caller's).
-    On PostgreSQL the insert and the head's move are one statement: the path of every
-    security event, which must cost a request about a millisecond."""
-    from audit.models import ChainHead
-
+    """Link an unsaved row and insert it; a failure rolls back only the row (a savepoint when
+    the caller is in a transaction). On PostgreSQL one statement (`insert_linked`): the path
+    of every security event, which must cost a request about a millisecond."""
+    in_transaction = transaction.get_connection().in_atomic_block
+    with transaction.atomic() if in_transaction else nullcontext():
+        if insert_linked(row):
+            return
     with transaction.atomic():
-        if connection.vendor == "postgresql" and _place(row):
-            _insert_moving_head(row, ChainHead._meta.db_table)
-        else:
-            link(row)
-            row.save(force_insert=True)
+        link(row)
+        row.save(force_insert=True)
 
 
 def _place(row) -> bool:
@@ -101,7 +107,9 @@ def _place(row) -> bool:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit rows are linked inside a transaction")
     lock(row.chain)
-    head = ChainHead.objects.filter(chain=row.chain).values_list("seq", "hash").first()
+    # The head's row lock too: `insert_linked` writers serialize on it, not on the advisory lock.
+    heads = ChainHead.objects.select_for_update().filter(chain=row.chain)
+    head = heads.values_list("seq", "hash").first()
     seq, prev_hash = head if head else (0, GENESIS)
     row.seq, row.prev_hash = seq + 1, prev_hash
     _normalize_fields(row)
@@ -109,21 +117,67 @@ def _place(row) -> bool:
     return head is not None
 
 
-def _insert_moving_head(row, head_table: str) -> None:
-    fields = [field for field in row._meta.concrete_fields if not field.primary_key]
+# Stands for the seq in a row's canonical JSON while PostgreSQL fills it in: random, so no
+# content can spell it.
+_SEQ_HOLE = f"seq-{secrets.token_hex(16)}"
+_SEQ_HOLE_JSON = json.dumps(_SEQ_HOLE).encode()
+_CHAIN_FIELDS = ("seq", "prev_hash", "hash")
+
+
+def insert_linked(row) -> bool:
+    """Link and insert an unsaved row in ONE statement (PostgreSQL; False elsewhere, and when
+    the chain has no head yet: its first row takes the locked way, `link`).
+
+    The statement moves the chain's head (its row lock serializes writers: a concurrent one
+    waits, then sees the new head) and computes the row's hash from the old head's hash there:
+    SHA-256 over that hash, then the row's canonical JSON, which Python builds with a hole
+    where the seq goes. The same hash as `row_hash`, without a round trip to read the head."""
+
+    if connection.vendor != "postgresql":
+        return False
+    _normalize_fields(row)
+    row.seq = _SEQ_HOLE
+    before, hole, after = canonical_bytes(row.canonical()).partition(_SEQ_HOLE_JSON)
+    row.seq = None
+    if not hole or _SEQ_HOLE_JSON in after:
+        return False
+    fields, sql = _insert_linked_sql(type(row))
+    values = [field.get_db_prep_save(field.pre_save(row, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [before, after, row.chain, *values])
+        inserted = cursor.fetchone()
+    if inserted is None:
+        return False
+    row.pk, row.seq, row.prev_hash, row.hash = inserted
+    row._state.adding, row._state.db = False, connection.alias
+    return True
+
+
+@functools.cache
+def _insert_linked_sql(model) -> tuple[list, str]:
+    """The fields `insert_linked` writes and its statement, once per model."""
+    from audit.models import ChainHead
+
+    fields = [
+        field
+        for field in model._meta.concrete_fields
+        if not field.primary_key and field.attname not in _CHAIN_FIELDS
+    ]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
-    values = [field.get_db_prep_save(getattr(row, field.attname), connection) for field in fields]
-    # Names from the models' metadata; every value is a parameter.
-    sql = (
-        f"WITH head AS (UPDATE {quote(head_table)} SET seq = %s, hash = %s, updated_at = now()"  # noqa: S608
-        f" WHERE chain = %s) INSERT INTO {quote(row._meta.db_table)} ({columns})"
-        f" VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(row._meta.pk.column)}"
+    # Typed, since INSERT ... SELECT does not take its columns' types for bare parameters.
+    casts = ", ".join(f"CAST(%s AS {field.db_type(connection)})" for field in fields)
+    sql = (  # names from the models' metadata; every value is a parameter
+        f"WITH head AS (UPDATE {quote(ChainHead._meta.db_table)}"  # noqa: S608
+        " SET seq = seq + 1, prev_hash = hash, updated_at = now(),"
+        " hash = encode(sha256(convert_to(hash, 'UTF8') || %s"
+        " || convert_to((seq + 1)::text, 'UTF8') || %s), 'hex')"
+        " WHERE chain = %s RETURNING seq, prev_hash, hash)"
+        f" INSERT INTO {quote(model._meta.db_table)} ({columns}, seq, prev_hash, hash)"
+        f" SELECT {casts}, head.seq, head.prev_hash, head.hash FROM head"
+        f" RETURNING {quote(model._meta.pk.column)}, seq, prev_hash, hash"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [row.seq, row.hash, row.chain, *values])
-        row.pk = cursor.fetchone()[0]
-    row._state.adding, row._state.db = False, connection.alias
+    return fields, sql
 
 
 def _normalize_fields(row) -> None:

@@ -40,6 +40,8 @@ class ChainHead(models.Model):
     chain = models.CharField(max_length=40, primary_key=True)
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64)
+    # The hash before `hash`: how the one-statement append hands the new row its prev_hash.
+    prev_hash = models.CharField(max_length=64, blank=True, default="")
     updated_at = models.DateTimeField(auto_now=True)
     checkpoint_seq = models.BigIntegerField(default=0)
     checkpoint_hash = models.CharField(max_length=64, blank=True)
@@ -127,35 +129,44 @@ class AuditLogEntry(ChainLink, AbstractLogEntry):
         return super().__str__()
 
     def save(self, *args, **kwargs):
-        if not self._state.adding:
-            return super().save(*args, **kwargs)
-        # The chain's lock is a transaction lock: hold it in (at least) a savepoint.
-        with transaction.atomic(using=kwargs.get("using")):
-            super().save(*args, **kwargs)
+        super().save(*args, **kwargs)
         if self.action == self.Action.DELETE:
             from audit.rules import on_change_safely
 
             on_change_safely(self)
 
-    def _save_table(self, raw=False, cls=None, force_insert=False, *args, **kwargs):
+    def _save_table(
+        self,
+        raw=False,
+        cls=None,
+        force_insert=False,
+        force_update=False,
+        using=None,
+        update_fields=None,
+    ):
         # Linked here, after pre_save: auditlog's `set_actor` context fills the actor and the
         # remote address in a pre_save receiver, and the hash must cover them.
-        if self._state.adding and not self.hash:
-            from audit import chain
+        if not (self._state.adding and not self.hash):
+            return super()._save_table(raw, cls, force_insert, force_update, using, update_fields)
+        from audit import chain
 
-            if self.actor_id is None:  # not set by auditlog's set_actor: the request's user
-                from audit.context import current_user, request_remote_addr
+        if self.actor_id is None:  # not set by auditlog's set_actor: the request's user
+            from audit.context import current_user, request_remote_addr
 
-                user = current_user()
-                if user is not None:
-                    self.actor, self.actor_email = user, getattr(user, "email", None)
-                    self.remote_addr = self.remote_addr or request_remote_addr()
-            if not self.chain:
-                self.chain = chain.chain_for(
-                    workspace_id=self.workspace_id, user_id=self.actor_id or self._subject_user()
-                )
+            user = current_user()
+            if user is not None:
+                self.actor, self.actor_email = user, getattr(user, "email", None)
+                self.remote_addr = self.remote_addr or request_remote_addr()
+        if not self.chain:
+            self.chain = chain.chain_for(
+                workspace_id=self.workspace_id, user_id=self.actor_id or self._subject_user()
+            )
+        if chain.insert_linked(self):
+            return False  # inserted (not updated)
+        # The chain's first row: linked under its lock, a transaction lock, so a savepoint.
+        with transaction.atomic(using=using):
             chain.link(self)
-        return super()._save_table(raw, cls, force_insert, *args, **kwargs)
+            return super()._save_table(raw, cls, force_insert, force_update, using, update_fields)
 
     def _subject_user(self) -> int | None:
         """A change to a user account with no one signed in (registration): that user's

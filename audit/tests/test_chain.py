@@ -1,6 +1,7 @@
 """The hash chains: linked rows verify; an edited, deleted or reordered row is named."""
 
 import threading
+from contextlib import nullcontext
 
 import pytest
 from django.db import connection, connections
@@ -109,4 +110,65 @@ def test_concurrent_writers_do_not_fork_a_chain(make_user):
         .values_list("seq", flat=True)
     )
     assert len(seqs) == 45 and seqs == list(range(seqs[0], seqs[0] + 45))
+    assert chain.verify(workspace_id=workspace.pk)[1] == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_writers_of_both_kinds_in_and_out_of_transactions_do_not_fork_a_chain(make_user):
+    """Security events and change rows share a workspace's chain: one-statement appends (in
+    autocommit and inside a caller's transaction) and the locked first link all serialize."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serializes writers itself")
+    from django.db import transaction
+
+    from accounts.services import personal_workspace
+    from audit.services import record_change
+
+    user = make_user("mixed")
+    workspace = personal_workspace(user)
+    name = chain.workspace_chain(workspace.pk)
+    AuditLogEntry.objects.filter(chain=name).delete()
+    ChainHead.objects.filter(chain=name).delete()  # so the first links race too
+    barrier = threading.Barrier(4)
+    errors = []
+
+    def events():
+        barrier.wait()
+        for i in range(12):
+            record_security_event(K.MFA_FAILED, actor=user, workspace=workspace, details={"i": i})
+
+    def changes(in_transaction: bool):
+        barrier.wait()
+        for i in range(12):
+            with transaction.atomic() if in_transaction else nullcontext():
+                record_change(
+                    model="accounts.Workspace",
+                    object_id=workspace.pk,
+                    event="test.touched",
+                    workspace=workspace,
+                    actor=user,
+                    details={"i": i},
+                )
+
+    def run(target, *args):
+        try:
+            target(*args)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    targets = [(events,), (events,), (changes, True), (changes, False)]
+    threads = [threading.Thread(target=run, args=target) for target in targets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    seqs = sorted(
+        [*SecurityEvent.objects.filter(chain=name).values_list("seq", flat=True)]
+        + [*AuditLogEntry.objects.filter(chain=name).values_list("seq", flat=True)]
+    )
+    assert seqs == list(range(1, 49))
+    assert ChainHead.objects.get(chain=name).seq == 48
     assert chain.verify(workspace_id=workspace.pk)[1] == []
