@@ -15,9 +15,8 @@ def on_runs_finished(sender, run_ids, dispatcher=None, **kwargs) -> None:
     if not settings.SEARCH_INDEX_ON_RUN_FINISH:
         return
     from search import tasks
-    from workflows.engine.dispatch import CeleryDispatcher
 
-    if dispatcher is not None and not isinstance(dispatcher, CeleryDispatcher):
+    if getattr(dispatcher, "in_process", False):
         tasks.index_runs(run_ids)  # the run ran in this process (--inline): no broker
         return
     try:

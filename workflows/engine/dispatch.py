@@ -43,6 +43,10 @@ def new_task_id() -> str:
 
 
 class Dispatcher(Protocol):
+    # True when wake-ups run in this process (no broker): work that follows a run (indexing)
+    # then runs here too.
+    in_process: bool
+
     def send(self, wakeups: list[Wakeup]) -> None: ...
 
     def revoke(self, task_ids: list[str]) -> None: ...
@@ -77,6 +81,8 @@ def time_limits(timeout_seconds: int | None) -> dict:
 
 
 class CeleryDispatcher:
+    in_process = False
+
     def send(self, wakeups: list[Wakeup]) -> None:
         unsent = []
         for wakeup in wakeups:

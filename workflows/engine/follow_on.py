@@ -35,6 +35,9 @@ class KeepOne:
         self.deadline = deadline
         self.limit_at = limit_at
         self.kept: Wakeup | None = None
+        # What follows a run goes where `inner` sends work: a worker's follow-on still queues
+        # a finished run's indexing.
+        self.in_process = getattr(inner, "in_process", False)
 
     def _fits(self, wakeup: Wakeup) -> bool:
         if self.limit_at is None:

@@ -13,6 +13,8 @@ from workflows.engine.steps import run_step
 class InlineDispatcher:
     """Runs wake-ups in this process, in due order, until none is left."""
 
+    in_process = True
+
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, Wakeup]] = []
         self._order = itertools.count()

@@ -129,3 +129,26 @@ def test_keep_one_keeps_the_first_wakeup_due_now_until_the_deadline():
     late = KeepOne(InlineDispatcher(), deadline=0.0)  # past its time: keeps nothing
     late.send([now_a])
     assert late.kept is None and late.inner.pending() == [now_a]
+
+
+@pytest.mark.integration
+def test_a_followed_on_run_queues_its_indexing(celery_worker, settings, user, workspace):
+    """A worker's follow-on is not an in-process run: the finished run's search indexing goes
+    to the queue, not into the step's worker before its next message."""
+    settings.ENGINE_FOLLOW_ON_SECONDS = 30
+    settings.SEARCH_INDEX_ON_RUN_FINISH = True
+    workflow = make_workflow(user, workspace, chain(2))
+    indexing: list = []
+
+    def record(sender=None, body=None, **kwargs):
+        if sender == "search.index_runs":
+            indexing.append(body[0][0])
+
+    before_task_publish.connect(record, weak=False)
+    try:
+        run = wait_for_run(start_run(actor=Actor(user), workflow=workflow, inputs={}), timeout=60)
+    finally:
+        before_task_publish.disconnect(record)
+
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert indexing == [[run.pk]]
