@@ -150,6 +150,7 @@ def _security_namespaces(settings):
     import uuid
 
     settings.WRITE_THROTTLE_PREFIX = f"throttle-test-{uuid.uuid4().hex[:12]}"
+    settings.NOTIFICATIONS_CACHE_PREFIX = f"notifications-test-{uuid.uuid4().hex[:12]}"
     # The per-IP login limit counts every test's logins from 127.0.0.1 in the same minute;
     # tests of that limit set their own rate.
     settings.LOGIN_RATE = "10000/m"

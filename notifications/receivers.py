@@ -8,6 +8,7 @@ from importlib import import_module
 
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
+from django.db.models.signals import post_delete, post_save
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,12 @@ def _usage_recorded(sender, workspace_ids, **kwargs) -> None:
 
     for workspace_id in set(workspace_ids):
         rules.budget_check(workspace_id)
+
+
+def _budget_or_rule_changed(sender, instance, **kwargs) -> None:
+    from notifications import rules
+
+    rules.forget_budget_watch(instance.workspace_id)
 
 
 def _security_alert(sender, alert, **kwargs) -> None:
@@ -69,12 +76,21 @@ def _optional(app: str, module: str, name: str):
 
 def connect_all() -> None:
     from ai.signals import usage_recorded
+    from notifications.models import Rule
     from tasks.signals import task_finished
+    from workflows.models import Budget
     from workflows.signals import run_event
 
     run_event.connect(_run_event, dispatch_uid="notifications.run_event")
     task_finished.connect(_task_finished, dispatch_uid="notifications.task_finished")
     usage_recorded.connect(_usage_recorded, dispatch_uid="notifications.usage_recorded")
+    for model in (Budget, Rule):  # whether spend is watched for budget rules (rules.py)
+        for signal in (post_save, post_delete):
+            signal.connect(
+                _budget_or_rule_changed,
+                sender=model,
+                dispatch_uid=f"notifications.budget_watch.{model.__name__}.{signal}",
+            )
     if (signal := _optional(*OPTIONAL_SIGNALS["security_alert"])) is not None:
         signal.connect(_security_alert, dispatch_uid="notifications.security_alert")
     if (signal := _optional(*OPTIONAL_SIGNALS["report_ready"])) is not None:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from functools import partial
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
@@ -213,7 +214,60 @@ def _once(key: str) -> bool:
 
 def budget_check(workspace_id: int) -> None:
     """After spend is recorded: budget.80 / budget.100, once per month, limit and level."""
-    transaction.on_commit(partial(_budget_check_safely, workspace_id), robust=True)
+    if budget_watched(workspace_id):
+        transaction.on_commit(partial(_budget_check_safely, workspace_id), robust=True)
+
+
+BUDGET_WATCH_SECONDS = 300
+_BUDGET_RULES = [EventType.BUDGET_80, EventType.BUDGET_100]
+
+
+def _budget_watch_key(workspace_id: int) -> str:
+    return f"{settings.NOTIFICATIONS_CACHE_PREFIX}:budget-watch:{workspace_id}"
+
+
+def budget_watched(workspace_id: int) -> bool:
+    """Whether spend can fire a budget rule in the workspace: a budget with a limit and an
+    active budget rule. Asked after every model call (each engine step), so kept in the cache
+    and forgotten whenever a budget or a rule changes (`forget_budget_watch`); without the
+    cache, asked of the database."""
+    key = _budget_watch_key(workspace_id)
+    try:
+        watched = cache.get(key)
+    except Exception:
+        watched = None
+    if watched is None:
+        watched = _budget_watched_now(workspace_id)
+        try:
+            cache.set(key, watched, BUDGET_WATCH_SECONDS)
+        except Exception:
+            logger.warning("budget watch not cached", exc_info=True)
+    return watched
+
+
+def _budget_watched_now(workspace_id: int) -> bool:
+    from workflows.models import Budget
+
+    limited = Q(monthly_cost_limit__isnull=False) | Q(monthly_token_limit__isnull=False)
+    return (
+        Budget.objects.filter(limited, workspace_id=workspace_id).exists()
+        and Rule.objects.filter(
+            workspace_id=workspace_id, event__in=_BUDGET_RULES, is_active=True
+        ).exists()
+    )
+
+
+def forget_budget_watch(workspace_id: int) -> None:
+    """A budget or a rule of the workspace changed: ask again (after the change commits, so
+    no reader caches what it replaces)."""
+
+    def forget():
+        try:
+            cache.delete(_budget_watch_key(workspace_id))
+        except Exception:
+            logger.warning("budget watch not forgotten", exc_info=True)
+
+    transaction.on_commit(forget, robust=True)
 
 
 def _budget_check_safely(workspace_id: int) -> None:
@@ -231,9 +285,7 @@ def check_budget_now(workspace_id: int) -> list[str]:
     if budget is None or (budget.monthly_cost_limit is None and budget.monthly_token_limit is None):
         return []
     if not Rule.objects.filter(
-        workspace_id=workspace_id,
-        event__in=[EventType.BUDGET_80, EventType.BUDGET_100],
-        is_active=True,
+        workspace_id=workspace_id, event__in=_BUDGET_RULES, is_active=True
     ).exists():
         return []
     used = month_to_date(budget.workspace)

@@ -242,6 +242,8 @@ PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://localhost:8000")
 # The SSRF guard on user-supplied URLs refuses private, loopback, link-local, CGNAT, ULA,
 # multicast and unspecified addresses, except networks in the allow-list (self-hosters:
 # "10.0.5.0/24,192.168.1.20"). NOTIFICATIONS_ALLOW_PRIVATE_URLS turns the guard off (tests).
+# Namespace of the cached "is spend watched by a budget rule" answers (tests give each its own).
+NOTIFICATIONS_CACHE_PREFIX = env("NOTIFICATIONS_CACHE_PREFIX", default="notifications")
 NOTIFICATIONS_ALLOW_PRIVATE_URLS = env.bool("NOTIFICATIONS_ALLOW_PRIVATE_URLS", default=False)
 NOTIFICATIONS_URL_ALLOWLIST = env.list("NOTIFICATIONS_URL_ALLOWLIST", default=[])
 NOTIFICATIONS_HTTP_TIMEOUT = env.float("NOTIFICATIONS_HTTP_TIMEOUT", default=10.0)

@@ -127,6 +127,40 @@ def test_budget_80_and_100_notify_once_each_where_spend_is_recorded(
 
 
 @pytest.mark.django_db
+def test_a_budget_rule_made_after_spend_was_checked_is_heard(
+    user, workspace, django_capture_on_commit_callbacks
+):
+    """Whether a workspace's spend is watched is cached (asked after every model call); a new
+    budget or rule forgets that answer once it commits."""
+    from notifications import rules
+
+    def spend(cost):
+        with django_capture_on_commit_callbacks(execute=True):
+            ai_services.save_usage([_usage(workspace, cost)])
+
+    spend("9")
+    assert rules.budget_watched(workspace.pk) is False  # no budget, no rule: cached as such
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow_services.set_budget(
+            actor=Actor(user),
+            workspace=workspace,
+            monthly_cost_limit=Decimal("10"),
+            monthly_token_limit=None,
+        )
+    spend("0.1")
+    assert rules.budget_watched(workspace.pk) is False  # a budget, but no rule yet
+    with django_capture_on_commit_callbacks(execute=True):
+        Rule.objects.create(
+            workspace=workspace, name="b80", event="budget.80", channel_kind="in_app"
+        )
+    spend("0.1")  # 92%
+    assert Notification.objects.filter(event="budget.80").count() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        Rule.objects.filter(workspace=workspace).delete()
+    assert rules.budget_watched(workspace.pk) is False
+
+
+@pytest.mark.django_db
 def test_a_report_fires_the_report_rule_with_its_figures(
     user, workspace, django_capture_on_commit_callbacks
 ):
