@@ -133,33 +133,35 @@ def timeout_of(step_run_id: int) -> int | None:
     return row[0] if row else None
 
 
-def claim(step_run_id: int, *, now, lease) -> StepRun | None:
-    """queued -> running, attempts + 1, leased: the one conditional UPDATE that makes every
-    delivery of a step's message idempotent. Returns the claimed row, or None."""
-    returning = ", ".join(
-        f'"{StepRun._meta.get_field(name).column}"' for name in _names(StepRun, LOAD_STEP)
-    )
-    sql = (
-        f'UPDATE "{STEP}" SET "status" = %s, "attempts" = "attempts" + 1, "started_at" = %s, '
-        f'"finished_at" = NULL, "lease_expires_at" = %s WHERE "id" = %s AND "status" = %s '
-        f"RETURNING {returning}"
-    )
-    params = [
+_CLAIM = (
+    f'UPDATE "{STEP}" SET "status" = %s, "attempts" = "attempts" + 1, "started_at" = %s, '
+    f'"finished_at" = NULL, "lease_expires_at" = %s WHERE "id" = %s AND "status" = %s'
+)
+
+
+def _claim_params(step_run_id: int, now, lease) -> list:
+    return [
         "running",
         prep(StepRun, "started_at", now),
         prep(StepRun, "lease_expires_at", lease),
         step_run_id,
         "queued",
     ]
+
+
+def _returning(model: type[Model], attnames: tuple[str, ...]) -> str:
+    by_attname = {f.attname: f for f in model._meta.concrete_fields}
+    return ", ".join(f'"{by_attname[name].column}"' for name in attnames)
+
+
+def claim(step_run_id: int, *, now, lease) -> StepRun | None:
+    """queued -> running, attempts + 1, leased: the one conditional UPDATE that makes every
+    delivery of a step's message idempotent. Returns the claimed row, or None."""
+    sql = f"{_CLAIM} RETURNING {_returning(StepRun, LOAD_STEP)}"
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, _claim_params(step_run_id, now, lease))
         row = cursor.fetchone()
     return build(StepRun, LOAD_STEP, row) if row else None
-
-
-def _names(model, attnames):
-    by_attname = {f.attname: f.name for f in model._meta.concrete_fields}
-    return [by_attname[a] for a in attnames]
 
 
 def load_context(run_id: int, keys: list[str]) -> tuple[Run, Budget | None, dict[str, Document]]:
@@ -174,25 +176,61 @@ def load_context(run_id: int, keys: list[str]) -> tuple[Run, Budget | None, dict
             f'AND s."key" IN ({marks}) LEFT JOIN "{DOCUMENT}" d ON d."id" = s."document_id" '
         )
         params = ["succeeded", *keys]
-        extra = f', s."key", {select_list("d", Document, CONTEXT_DOCUMENT)}'
+        extra = f", {_CONTEXT_DOCUMENTS}"
     sql = (
-        f"SELECT {select_list('r', Run, LOAD_RUN)}, {select_list('b', Budget, LOAD_BUDGET)}"
-        f'{extra} FROM "{RUN}" r LEFT JOIN "{BUDGET}" b ON b."workspace_id" = r."workspace_id" '
-        f'{join}WHERE r."id" = %s'
+        f'SELECT {_CONTEXT_RUN}{extra} FROM "{RUN}" r '
+        f'LEFT JOIN "{BUDGET}" b ON b."workspace_id" = r."workspace_id" {join}WHERE r."id" = %s'
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, run_id])
         rows = cursor.fetchall()
+    return _context(rows, with_documents=bool(keys))
+
+
+_CONTEXT_RUN = f"{select_list('r', Run, LOAD_RUN)}, {select_list('b', Budget, LOAD_BUDGET)}"
+_CONTEXT_DOCUMENTS = f's."key", {select_list("d", Document, CONTEXT_DOCUMENT)}'
+
+
+def _context(rows: list, *, with_documents: bool) -> tuple[Run, Budget | None, dict]:
+    """(run, budget, documents by step key) from rows of `_CONTEXT_RUN` [+ documents]."""
     first = rows[0]
     n, m = len(LOAD_RUN), len(LOAD_RUN) + len(LOAD_BUDGET)
     run = build(Run, LOAD_RUN, first[:n])
     budget = build(Budget, LOAD_BUDGET, first[n:m]) if first[n] is not None else None
     documents = {}
-    if keys:
+    if with_documents:
         for row in rows:
             if row[m + 1] is not None:
                 documents[row[m]] = build(Document, CONTEXT_DOCUMENT, row[m + 1 :])
     return run, budget, documents
+
+
+def claim_with_context(step_run_id: int, *, now, lease):
+    """`claim`, then `load_context` for the claimed step: (step run, run, budget, documents),
+    or None. One statement on PostgreSQL (the claim's UPDATE ... RETURNING feeds the read of
+    its run and of the documents its context keys name), two elsewhere."""
+    if connection.vendor != "postgresql":
+        step_run = claim(step_run_id, now=now, lease=lease)
+        if step_run is None:
+            return None
+        return step_run, *load_context(step_run.run_id, step_run.context_keys)
+    sql = (
+        f"WITH c AS ({_CLAIM} RETURNING {_returning(StepRun, LOAD_STEP)}) "
+        f"SELECT {select_list('c', StepRun, LOAD_STEP)}, {_CONTEXT_RUN}, {_CONTEXT_DOCUMENTS} "
+        f'FROM c JOIN "{RUN}" r ON r."id" = c."run_id" '
+        f'LEFT JOIN "{BUDGET}" b ON b."workspace_id" = r."workspace_id" '
+        f'LEFT JOIN "{STEP}" s ON s."run_id" = r."id" AND s."status" = %s '
+        f'AND s."key" IN (SELECT jsonb_array_elements_text(c."context_keys")) '
+        f'LEFT JOIN "{DOCUMENT}" d ON d."id" = s."document_id"'
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*_claim_params(step_run_id, now, lease), "succeeded"])
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    n = len(LOAD_STEP)
+    step_run = build(StepRun, LOAD_STEP, rows[0][:n])
+    return step_run, *_context([row[n:] for row in rows], with_documents=True)
 
 
 def start_run(run_id: int, *, now) -> bool:

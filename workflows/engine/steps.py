@@ -1,10 +1,10 @@
 """One StepRun, end to end: claim it, run it outside any transaction, record the outcome.
 
-Per step: one claim (a conditional UPDATE), one read of the run with the upstream documents,
-the model call outside any transaction, then one transaction that locks the run's steps and
-writes the model calls' usage records, the document, its parents and the status, and queues
-the successors. Every delivery of a message is
-safe: a claim that matches no row exits, and an outcome whose claim was lost (cancelled, or
+Per step: one statement that claims it (a conditional UPDATE) and reads its run with the
+upstream documents (two on SQLite), the model call outside any transaction, then one
+transaction that locks the run's steps and writes the model calls' usage records, the
+document, its parents and the status, and queues the successors. Every delivery of a message
+is safe: a claim that matches no row exits, and an outcome whose claim was lost (cancelled, or
 re-queued by the sweep) is dropped.
 """
 
@@ -83,15 +83,19 @@ def run_step(
     is not needed here: the claim takes a short lease that this process's heartbeat renews
     while the step runs (engine/lease.py)."""
     now = timezone.now()
-    step_run = reconnecting(sql.claim, step_run_id, now=now, lease=lease.lease_until(now))
-    if step_run is None:
+    claimed = reconnecting(
+        sql.claim_with_context, step_run_id, now=now, lease=lease.lease_until(now)
+    )
+    if claimed is None:
         return "not-queued"  # done, cancelled, or another delivery has it
+    step_run, run, budget, documents = claimed
     with lease.kept(step_run):
-        return _execute_claimed(step_run, now, dispatcher)
+        return _execute_claimed(step_run, run, budget, documents, now, dispatcher)
 
 
-def _execute_claimed(step_run: StepRun, now, dispatcher: Dispatcher) -> str:
-    run, budget, documents = reconnecting(sql.load_context, step_run.run_id, step_run.context_keys)
+def _execute_claimed(
+    step_run: StepRun, run: Run, budget, documents: dict, now, dispatcher: Dispatcher
+) -> str:
     step_run.run = run
     spec = step_spec(run.definition, step_run.key)
     outbox = Outbox(run, dispatcher=dispatcher)
