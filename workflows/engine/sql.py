@@ -77,6 +77,12 @@ def prep(model: type[Model], name: str, value):
 
 def update(model: type[Model], pk: int, values: dict, *, where: str = "", params=()) -> int:
     """UPDATE one row by id (and an optional extra condition); returns the rows matched."""
+    return execute(*update_statement(model, pk, values, where=where, params=params))
+
+
+def update_statement(
+    model: type[Model], pk: int, values: dict, *, where: str = "", params=()
+) -> tuple[str, list]:
     sets = []
     args = []
     for name, value in values.items():
@@ -90,15 +96,25 @@ def update(model: type[Model], pk: int, values: dict, *, where: str = "", params
     if where:
         sql += f" AND {where}"
         args.extend(params)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, args)
-        return cursor.rowcount
+    return sql, args
 
 
 def execute(sql: str, params=()) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
+
+
+def execute_all(statements: list[tuple[str, list]]) -> None:
+    """Run writes whose results nobody reads: one round trip on PostgreSQL (all but the last
+    as data-modifying WITHs, which run exactly once whether read or not), one each elsewhere."""
+    if connection.vendor != "postgresql" or len(statements) < 2:
+        for statement, params in statements:
+            execute(statement, params)
+        return
+    *leading, (last, last_params) = statements
+    withs = ", ".join(f"w{i} AS ({statement})" for i, (statement, _) in enumerate(leading))
+    execute(f"WITH {withs} {last}", [arg for _, params in statements for arg in params])
 
 
 # --- the step's own reads -----------------------------------------------------------------
@@ -311,11 +327,13 @@ def insert_document(values: dict, parent_ids: list[int]) -> int:
 
 def update_rows(model: type[Model], changes: list[tuple[int, dict]]) -> None:
     """Write different values to several rows in one UPDATE (CASE per column)."""
-    if not changes:
-        return
+    if changes:
+        execute(*update_rows_statement(model, changes))
+
+
+def update_rows_statement(model: type[Model], changes: list[tuple[int, dict]]) -> tuple[str, list]:
     if len(changes) == 1:
-        update(model, changes[0][0], changes[0][1])
-        return
+        return update_statement(model, changes[0][0], changes[0][1])
     names = list(dict.fromkeys(name for _, values in changes for name in values))
     sets = []
     args: list = []
@@ -333,4 +351,4 @@ def update_rows(model: type[Model], changes: list[tuple[int, dict]]) -> None:
         f'UPDATE "{model._meta.db_table}" SET {", ".join(sets)} '
         f'WHERE "id" IN ({", ".join(["%s"] * len(ids))})'
     )
-    execute(sql, [*args, *ids])
+    return sql, [*args, *ids]

@@ -155,18 +155,15 @@ def advance_and_settle(
                 run.started_at = now
                 dirty.add("started_at")
             outbox.run(run)
-    sql.update_rows(
-        StepRun,
-        [
-            (
-                row.pk,
-                _values(row, QUEUED_FIELDS if row.status == StepStatus.QUEUED else WRITE_FIELDS),
-            )
-            for row in changed
-        ],
-    )
+    changes = [
+        (row.pk, _values(row, QUEUED_FIELDS if row.status == StepStatus.QUEUED else WRITE_FIELDS))
+        for row in changed
+    ]
+    writes = [sql.update_rows_statement(StepRun, changes)] if changes else []
     if dirty:
-        save_run(run, sorted(dirty))
+        values = {name: getattr(run, name) for name in sorted(dirty)}
+        writes.append(sql.update_statement(Run, run.pk, values))
+    sql.execute_all(writes)  # the steps and the run: one round trip on PostgreSQL
 
 
 def fail_run(
