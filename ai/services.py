@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django_ratelimit.core import get_usage
 
 from accounts.models import Role, Workspace
@@ -116,8 +116,27 @@ def save_usage(records: list[UsageRecord]) -> None:
     """Write the records a `complete(..., keep_usage=records)` call kept, inside the caller's
     transaction."""
     if records:
-        UsageRecord.objects.bulk_create(records)
+        _insert(records)
         usage_recorded.send(sender=UsageRecord, workspace_ids=[r.workspace_id for r in records])
+
+
+def _insert(records: list[UsageRecord]) -> None:
+    """`bulk_create` without the ORM's statement building, which cost an engine step more CPU
+    than any other of its writes (every step saves its model call's record)."""
+    fields = [field for field in UsageRecord._meta.concrete_fields if not field.primary_key]
+    row = f"({', '.join(['%s'] * len(fields))})"
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    table = connection.ops.quote_name(UsageRecord._meta.db_table)
+    values = [
+        field.get_db_prep_save(field.pre_save(record, True), connection)
+        for record in records
+        for field in fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(records))}",  # noqa: S608
+            values,
+        )
 
 
 # --- The API's verbs: who may call a model, and how often -----------------------------------

@@ -146,7 +146,7 @@ if env.bool("METRICS_DATABASE", default=True):
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "config.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="docchain"),
         "TIMEOUT": 300,
@@ -166,7 +166,7 @@ CACHES = {
 CACHES["ai"] = (
     env.cache_url("CACHE_URL")
     if env("CACHE_URL", default="")
-    else {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    else {"BACKEND": "config.cache.RedisCache", "LOCATION": REDIS_URL}
 )
 CACHES["ai"].setdefault("KEY_PREFIX", CACHES["default"]["KEY_PREFIX"])
 CACHES["ai"].setdefault("TIMEOUT", 300)
