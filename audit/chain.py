@@ -3,10 +3,11 @@
 Each change-log row and security event belongs to one chain: its workspace's (`w:<id>`), or,
 for account events without a workspace, its user's (`u:<id>`); events that name no known
 account go to `anon`. A row stores its place (`seq`), the previous row's hash and its own:
-SHA-256 over the previous hash and the row's canonical content (sorted-key JSON). Rows are
-linked under a per-chain lock (`pg_advisory_xact_lock` on PostgreSQL, held to the end of the
-writer's transaction; SQLite serializes writers anyway), so concurrent writers cannot fork a
-chain. `ChainHead` keeps each chain's last link, so deleting the newest rows shows too, and
+SHA-256 over the previous hash and the row's canonical content (sorted-key JSON). Writers of
+a chain are serialized, so they cannot fork it: on PostgreSQL by the head's row lock, which
+the one-statement append (`insert_linked`) takes by moving the head, and the locked way
+(`link`, a chain's first row) by `pg_advisory_xact_lock` and then the head's row lock, both
+held to the end of the writer's transaction; SQLite serializes writers anyway. `ChainHead` keeps each chain's last link, so deleting the newest rows shows too, and
 the signed checkpoint retention leaves when it deletes the oldest.
 """
 
@@ -132,7 +133,6 @@ def insert_linked(row) -> bool:
     waits, then sees the new head) and computes the row's hash from the old head's hash there:
     SHA-256 over that hash, then the row's canonical JSON, which Python builds with a hole
     where the seq goes. The same hash as `row_hash`, without a round trip to read the head."""
-
     if connection.vendor != "postgresql":
         return False
     _normalize_fields(row)
