@@ -7,8 +7,9 @@ SHA-256 over the previous hash and the row's canonical content (sorted-key JSON)
 a chain are serialized, so they cannot fork it: on PostgreSQL by the head's row lock, which
 the one-statement append (`insert_linked`) takes by moving the head, and the locked way
 (`link`, a chain's first row) by `pg_advisory_xact_lock` and then the head's row lock, both
-held to the end of the writer's transaction; SQLite serializes writers anyway. `ChainHead` keeps each chain's last link, so deleting the newest rows shows too, and
-the signed checkpoint retention leaves when it deletes the oldest.
+held to the end of the writer's transaction; SQLite serializes writers anyway. `ChainHead`
+keeps each chain's last link, so deleting the newest rows shows too, and the signed checkpoint
+retention leaves when it deletes the oldest.
 """
 
 import functools
