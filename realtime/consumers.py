@@ -220,8 +220,10 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             logger.warning("realtime: cleanup step failed", exc_info=True)
 
     # --- sending --------------------------------------------------------------------------
-    async def _write_text(self, text: str) -> None:
-        await self.send(text_data=text)
+    def _write_text(self, text: str):
+        # The ASGI send itself, without AsyncWebsocketConsumer.send's two coroutine layers:
+        # this runs once per connection per event.
+        return self.base_send({"type": "websocket.send", "text": text})
 
     async def send_json(self, event: dict) -> None:
         await self.send(text_data=json.dumps(event))

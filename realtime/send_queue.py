@@ -2,15 +2,19 @@
 once, by one writer task. (Not the engine's outbox of Celery messages: this one holds text for a
 socket.)
 
-A slow client holds up only itself. One that stops reading would hold events in memory without
-end: past `max_queued` the queue empties and `on_overflow` is called (the consumer closes the
-connection; the client reconnects and catches up from snapshots).
+An event is written at once when nothing is waiting to be written before it (`realtime.eager`:
+no task unless the write has to wait, which it does only when the client's socket buffer is
+full); otherwise it waits its turn behind the writer task. A slow client holds up only itself.
+One that stops reading would hold events in memory without end: past `max_queued` the queue
+empties and `on_overflow` is called (the consumer closes the connection; the client reconnects
+and catches up from snapshots).
 """
 
 import asyncio
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 
+from realtime import eager
 from realtime.serialization import RECENT_EVENTS, serialized
 
 
@@ -50,19 +54,29 @@ class SendQueue:
             self.close()
             self.on_overflow()
             return
-        self._texts.append(serialized(event))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.get_running_loop().create_task(self._drain())
-
-    async def _drain(self) -> None:
-        while self._texts:
-            text = self._texts.popleft()
-            try:
-                await self._write_text(text)
-            except Exception:  # the client went away; the consumer's cleanup follows
-                self._texts.clear()
-                return
+        text = serialized(event)
+        if self._writer is not None and not self._writer.done():
+            self._texts.append(text)  # the writer is waiting on an earlier write: behind it
+            return
+        try:
+            rest = eager.start(self._write_text(text))
+        except Exception:  # the client went away; the consumer's cleanup follows
+            return
+        if rest is None:
             self.on_written()
+        else:
+            self._writer = asyncio.get_running_loop().create_task(self._drain(rest))
+
+    async def _drain(self, started) -> None:
+        """Finish the write that had to wait, then write what queued up behind it."""
+        try:
+            await started
+            self.on_written()
+            while self._texts:
+                await self._write_text(self._texts.popleft())
+                self.on_written()
+        except Exception:  # the client went away; the consumer's cleanup follows
+            self._texts.clear()
 
     def close(self) -> None:
         """Nothing more is sent from the queue (what is waiting is dropped)."""
