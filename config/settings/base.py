@@ -174,8 +174,8 @@ _REDIS_DB = (urlparse(REDIS_URL).path.lstrip("/") or "0").split("?")[0]
 CHANNEL_LAYERS = {
     "default": {
         # Pub/sub: one Redis PUBLISH per event, delivered to every subscribed process at once
-        # (bench/ws_fanout.py: 1,000 clients in one room stay within the 250 ms p99 budget with
-        # it; the list-based core layer did not). Events are at-most-once either way.
+        # (bench/ws_fanout.py: 1,000 clients in one room within a 150 ms p99 with it; the
+        # list-based core layer did not keep up). Events are at-most-once either way.
         "BACKEND": env(
             "CHANNEL_LAYER_BACKEND", default="channels_redis.pubsub.RedisPubSubChannelLayer"
         ),
