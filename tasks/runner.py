@@ -140,6 +140,32 @@ def _mine(record: BackgroundTask):
     )
 
 
+def _update_mine(record: BackgroundTask, fields: dict) -> int:
+    """`_mine(record).update(**fields)` as one prepared statement: the ORM's compiling of
+    the UPDATE was a fifth of a run's CPU, on the path every task takes."""
+    meta = BackgroundTask._meta
+    names = sorted(fields)
+    values = [meta.get_field(n).get_db_prep_save(fields[n], connection) for n in names]
+    pk = meta.pk.get_db_prep_value(record.pk, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _update_mine_sql(tuple(names)), [*values, pk, Status.RUNNING.value, record.attempts]
+        )
+        return cursor.rowcount
+
+
+@functools.cache
+def _update_mine_sql(names: tuple[str, ...]) -> str:
+    meta = BackgroundTask._meta
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(meta.get_field(n).column)} = %s" for n in names)
+    # Names from the model's metadata; every value is a parameter.
+    return (
+        f"UPDATE {quote(meta.db_table)} SET {assignments}"  # noqa: S608
+        f" WHERE {quote(meta.pk.column)} = %s AND status = %s AND attempts = %s"
+    )
+
+
 def _finish(record, status, started: float, *, result=None, error: str = "", tb: str = "") -> str:
     now = timezone.now()
     fields = {
@@ -153,7 +179,7 @@ def _finish(record, status, started: float, *, result=None, error: str = "", tb:
     }
     if status == Status.SUCCEEDED:
         fields.update(progress=100)
-    if not _mine(record).update(**fields):
+    if not _update_mine(record, fields):
         return "discarded"  # cancelled while it ran
     for name, value in fields.items():
         setattr(record, name, value)
