@@ -101,21 +101,56 @@ def append(row) -> None:
         row.save(force_insert=True)
 
 
-def _place(row) -> bool:
-    """Under the chain's lock: the row's seq, prev_hash and hash; whether the chain had a
-    head already."""
+def link_many(rows) -> None:
+    """`link` for many unsaved rows (`row.chain` set): one lock, one head read and one head
+    write per chain, whatever the number of rows, which take their places in the order given.
+    Call inside a transaction that then inserts the rows (e.g. in one bulk insert)."""
+    from audit.models import ChainHead
+
+    by_chain: dict[str, list] = {}
+    for row in rows:
+        by_chain.setdefault(row.chain, []).append(row)
+    # Chains locked in one order, so two writers that share chains cannot deadlock.
+    for name in sorted(by_chain):
+        head = _lock_head(name)
+        seq, prev_hash = head if head else (0, GENESIS)
+        for row in by_chain[name]:
+            seq += 1
+            _link_after(row, seq, prev_hash)
+            prev_hash = row.hash
+        last = by_chain[name][-1]
+        if head:
+            ChainHead.objects.filter(chain=name).update(
+                seq=seq, prev_hash=last.prev_hash, hash=last.hash
+            )
+        else:
+            ChainHead.objects.create(chain=name, seq=seq, prev_hash=last.prev_hash, hash=last.hash)
+
+
+def _lock_head(name: str) -> tuple[int, str] | None:
+    """Take the chain's lock (to the end of the transaction); its head's (seq, hash)."""
     from audit.models import ChainHead
 
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit rows are linked inside a transaction")
-    lock(row.chain)
+    lock(name)
     # The head's row lock too: `insert_linked` writers serialize on it, not on the advisory lock.
-    heads = ChainHead.objects.select_for_update().filter(chain=row.chain)
-    head = heads.values_list("seq", "hash").first()
-    seq, prev_hash = head if head else (0, GENESIS)
-    row.seq, row.prev_hash = seq + 1, prev_hash
+    heads = ChainHead.objects.select_for_update().filter(chain=name)
+    return heads.values_list("seq", "hash").first()
+
+
+def _link_after(row, seq: int, prev_hash: str) -> None:
+    row.seq, row.prev_hash = seq, prev_hash
     _normalize_fields(row)
     row.hash = row_hash(prev_hash, row.canonical())
+
+
+def _place(row) -> bool:
+    """Under the chain's lock: the row's seq, prev_hash and hash; whether the chain had a
+    head already."""
+    head = _lock_head(row.chain)
+    seq, prev_hash = head if head else (0, GENESIS)
+    _link_after(row, seq + 1, prev_hash)
     return head is not None
 
 

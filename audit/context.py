@@ -9,9 +9,11 @@ runs before the view) saw an anonymous one. Celery jobs that act for someone use
 
 import contextlib
 from contextvars import ContextVar
+from functools import partial
 
 from auditlog.context import auditlog_value, set_actor
 from django.contrib.auth import get_user_model
+from django.utils.functional import SimpleLazyObject
 
 from config.client_ip import client_ip
 
@@ -56,9 +58,10 @@ def acting_for(user, *, remote_addr: str | None = None):
     """Audit rows written inside name `user` (a User or a user id) as their actor: for Celery
     jobs and commands that act for someone. Wraps auditlog's `set_actor`, and puts its
     context back afterwards (auditlog leaves its value behind, which a later job in the same
-    thread would otherwise inherit)."""
+    thread would otherwise inherit). A user id is looked up only once an audit row asks who
+    acted: a Celery task that writes none (most) pays no query for it."""
     if user is not None and not isinstance(user, get_user_model()):
-        user = get_user_model()._default_manager.filter(pk=user).first()
+        user = SimpleLazyObject(partial(_user_or_none, user))
     previous = auditlog_value.get(None)
     token = _acting_user.set(user)
     try:
@@ -68,6 +71,10 @@ def acting_for(user, *, remote_addr: str | None = None):
         _acting_user.reset(token)
         # No "unset" without auditlog's token: a context no receiver answers to instead.
         auditlog_value.set(previous if previous is not None else {"signal_duid": None})
+
+
+def _user_or_none(user_id):
+    return get_user_model()._default_manager.filter(pk=user_id).first()
 
 
 def request_remote_addr() -> str | None:

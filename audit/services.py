@@ -3,11 +3,15 @@
 - `record_security_event`: a security event; never raises, never fails the caller's request.
 - `record_change`: a change-log row for writes that bypass the ORM (the engine's SQL), written
   in the caller's transaction, so the change and its audit row commit or roll back together.
+- `record_changes`: the same rows for many objects at once, in one insert (bulk verbs).
 """
 
 import functools
 import logging
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from django.apps import apps
@@ -16,6 +20,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models.signals import pre_save
 from django.utils import timezone
 
 from audit import chain
@@ -241,25 +246,89 @@ def record_change(
     change it describes rolls back with it rather than going unaudited."""
     if not settings.AUDIT_ENABLED:
         return None
+    change = Change(
+        object_id=object_id,
+        workspace=workspace,
+        object_repr=object_repr,
+        changes=changes,
+        details=details,
+    )
+    entry = _change_entry(
+        model, event, change, _default_actor(actor), action, request_remote_addr()
+    )
+    entry.save(force_insert=True)
+    return entry
+
+
+@dataclass(frozen=True)
+class Change:
+    """One object's part of `record_changes`: what `record_change` takes per object."""
+
+    object_id: Any
+    workspace: Any = None
+    object_repr: str = ""
+    changes: dict | None = None
+    details: dict | None = None
+
+
+def record_changes(
+    *,
+    model: str,
+    event: str,
+    items: Sequence[Change],
+    actor=None,
+    action: int = AuditLogEntry.Action.UPDATE,
+) -> list[AuditLogEntry]:
+    """`record_change` for many objects of one model at once (a bulk submit of a thousand
+    tasks): still one row per object, but linked into their chains under one lock per chain
+    and inserted in one statement, where a row at a time costs five round trips each. Rows
+    are identical to `record_change`'s; like it, in the caller's transaction, and raises."""
+    if not settings.AUDIT_ENABLED or not items:
+        return []
+    actor = _default_actor(actor)
+    remote_addr = request_remote_addr()
+    entries = [_change_entry(model, event, c, actor, action, remote_addr) for c in items]
+    with transaction.atomic():  # the chains' locks are transaction locks: a savepoint at least
+        for entry in entries:
+            # What save() would run first: auditlog's `set_actor` context (a job acting for
+            # someone) fills the actor and remote address here, before the hash covers them.
+            pre_save.send(
+                sender=AuditLogEntry,
+                instance=entry,
+                raw=False,
+                using=AuditLogEntry.objects.db,
+                update_fields=None,
+            )
+        chain.link_many(entries)
+        AuditLogEntry.objects.bulk_create(entries)
+    return entries
+
+
+def _default_actor(actor):
     if actor is None:  # a job acting for someone, else the request's user, else the system
         actor = acting_user() or current_user()
-    remote_addr = request_remote_addr()
-    content_type = ContentType.objects.get_for_model(apps.get_model(model))
+    return actor
+
+
+def _change_entry(
+    model: str, event: str, change: Change, actor, action: int, remote_addr: str | None
+) -> AuditLogEntry:
+    content_type = ContentType.objects.get_for_model(apps.get_model(model))  # cached
+    object_id = change.object_id
     entry = AuditLogEntry(
         content_type=content_type,
         object_pk=str(object_id),
         object_id=object_id if isinstance(object_id, int) else None,
-        object_repr=object_repr or f"{content_type.model} {object_id}",
+        object_repr=change.object_repr or f"{content_type.model} {object_id}",
         action=action,
-        changes=changes,
+        changes=change.changes,
         actor_id=_pk(actor) if actor is not None and getattr(actor, "pk", actor) else None,
         actor_email=getattr(actor, "email", None),
         remote_addr=remote_addr,
-        workspace_id=_pk(workspace),
-        additional_data={"event": event, **(details or {})},
+        workspace_id=_pk(change.workspace),
+        additional_data={"event": event, **(change.details or {})},
     )
     entry.chain = chain.chain_for(workspace_id=entry.workspace_id, user_id=entry.actor_id)
-    entry.save(force_insert=True)
     return entry
 
 

@@ -1,11 +1,13 @@
 """Running one task record in a worker: claim, run the type's function, record the outcome.
 
-The claim is a conditional update (pending/scheduled/queued/retrying -> running), so a
-duplicate delivery, a cancelled record or a record another worker holds is left alone.
+The claim is a conditional update (pending/scheduled/queued/retrying -> running) that returns
+the record, so a duplicate delivery, a cancelled record or a record another worker holds is
+left alone, and a run costs two statements: the claim and the outcome.
 Every write after the claim is conditional on (running, this attempt), so a task cancelled
 while it ran stays cancelled whatever the function returns.
 """
 
+import functools
 import json
 import logging
 import time
@@ -15,6 +17,7 @@ from datetime import timedelta
 from billiard.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection
 from django.utils import timezone
 
 from audit.context import acting_for
@@ -33,17 +36,10 @@ EARLY_TOLERANCE = timedelta(seconds=1)
 def run(task_id: str, *, worker: str = "") -> str:
     """Run the record `task_id` if it is ours to run; return what happened (for logs/tests)."""
     now = timezone.now()
-    record = BackgroundTask.objects.filter(pk=task_id).first()
-    if record is None:
-        return "missing"
-    if record.status not in CLAIMABLE:
-        return f"skipped:{record.status}"
-    if record.run_after and record.run_after > now + EARLY_TOLERANCE:
-        dispatch.send(record)  # early (a resend, or clock skew): wait for its time again
-        return "early"
     started = time.monotonic()
-    if not claim(record, worker=worker, now=now):
-        return "lost-claim"
+    record = claim(task_id, worker=worker, now=now)
+    if record is None:
+        return _not_claimed(task_id, now)
     events.publish(record, "started")
     try:
         ttype = get_task_type(record.task_type)
@@ -53,7 +49,8 @@ def run(task_id: str, *, worker: str = "") -> str:
         )
     ctx = TaskContext(record, deadline=started + record.timeout)
     try:
-        # What the job changes is audited as done by whoever submitted it.
+        # What the job changes is audited as done by whoever submitted it (looked up only if
+        # the job writes an audit row: most write none).
         with acting_for(record.submitted_by_id):
             result = ttype.fn(ctx, record.payload)
         result = json.loads(json.dumps(result, cls=DjangoJSONEncoder))
@@ -80,35 +77,92 @@ def run(task_id: str, *, worker: str = "") -> str:
     return _finish(record, Status.SUCCEEDED, started, result=result)
 
 
-def claim(record: BackgroundTask, *, worker: str, now) -> bool:
-    """Take `record` (as read a moment ago) for one attempt. Any claimable status will do
-    (dispatch may move it pending -> queued meanwhile); the attempt count makes sure only one
-    delivery wins."""
-    attempt = record.attempts + 1
-    claimed = BackgroundTask.objects.filter(
-        pk=record.pk, status__in=CLAIMABLE, attempts=record.attempts
-    ).update(
-        status=Status.RUNNING,
-        attempts=attempt,
-        started_at=now,
-        deadline_at=now + timedelta(seconds=record.timeout + settings.TASKS_HARD_LIMIT_GRACE),
-        worker=worker[:200],
-        run_after=None,
-        updated_at=now,
+def claim(task_id, *, worker: str, now) -> BackgroundTask | None:
+    """Take the record for one attempt and return it as it now stands, in one statement (an
+    UPDATE ... RETURNING: no read before it). Any claimable status will do (dispatch may move
+    it pending -> queued meanwhile), provided it is due; the row's lock makes sure only one
+    of two deliveries wins: the second finds it running. None if it was not ours to take."""
+    pk_field = BackgroundTask._meta.pk
+    params = [
+        Status.RUNNING.value,
+        _db_datetime(now),
+        _db_datetime(now),
+        settings.TASKS_HARD_LIMIT_GRACE,
+        worker[:200],
+        _db_datetime(now),
+        pk_field.get_db_prep_value(pk_field.to_python(task_id), connection),
+        *(status.value for status in CLAIMABLE),
+        _db_datetime(now + EARLY_TOLERANCE),
+    ]
+    return next(iter(BackgroundTask.objects.raw(_claim_sql(connection.vendor), params)), None)
+
+
+def _db_datetime(value):
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+@functools.cache
+def _claim_sql(vendor: str) -> str:
+    meta = BackgroundTask._meta
+    quote = connection.ops.quote_name
+    timeout = quote("timeout")
+    if vendor == "postgresql":
+        deadline = f"%s + make_interval(secs => {timeout} + %s)"
+    else:  # SQLite, in the text form Django stores datetimes in (to the millisecond)
+        deadline = f"strftime('%%Y-%%m-%%d %%H:%%M:%%f', %s, '+' || ({timeout} + %s) || ' seconds')"
+    columns = ", ".join(quote(field.column) for field in meta.concrete_fields)
+    # Names from the model's metadata; every value is a parameter.
+    return (
+        f"UPDATE {quote(meta.db_table)} SET status = %s, attempts = attempts + 1,"  # noqa: S608
+        f" started_at = %s, deadline_at = {deadline}, worker = %s, run_after = NULL,"
+        f" updated_at = %s WHERE {quote(meta.pk.column)} = %s"
+        f" AND status IN ({', '.join(['%s'] * len(CLAIMABLE))})"
+        f" AND (run_after IS NULL OR run_after <= %s) RETURNING {columns}"
     )
-    if claimed:
-        record.status, record.attempts, record.started_at, record.worker = (
-            Status.RUNNING,
-            attempt,
-            now,
-            worker[:200],
-        )
-    return bool(claimed)
+
+
+def _not_claimed(task_id: str, now) -> str:
+    """Why a delivery found nothing to claim (the rare path: one more read)."""
+    record = BackgroundTask.objects.filter(pk=task_id).first()
+    if record is None:
+        return "missing"
+    if record.status not in CLAIMABLE:
+        return f"skipped:{record.status}"
+    if record.run_after and record.run_after > now + EARLY_TOLERANCE:
+        dispatch.send(record)  # early (a resend, or clock skew): wait for its time again
+        return "early"
+    return "lost-claim"
 
 
 def _mine(record: BackgroundTask):
     return BackgroundTask.objects.filter(
         pk=record.pk, status=Status.RUNNING, attempts=record.attempts
+    )
+
+
+def _update_mine(record: BackgroundTask, fields: dict) -> int:
+    """`_mine(record).update(**fields)` as one prepared statement: the ORM's compiling of
+    the UPDATE was a fifth of a run's CPU, on the path every task takes."""
+    meta = BackgroundTask._meta
+    names = sorted(fields)
+    values = [meta.get_field(n).get_db_prep_save(fields[n], connection) for n in names]
+    pk = meta.pk.get_db_prep_value(record.pk, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _update_mine_sql(tuple(names)), [*values, pk, Status.RUNNING.value, record.attempts]
+        )
+        return cursor.rowcount
+
+
+@functools.cache
+def _update_mine_sql(names: tuple[str, ...]) -> str:
+    meta = BackgroundTask._meta
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(meta.get_field(n).column)} = %s" for n in names)
+    # Names from the model's metadata; every value is a parameter.
+    return (
+        f"UPDATE {quote(meta.db_table)} SET {assignments}"  # noqa: S608
+        f" WHERE {quote(meta.pk.column)} = %s AND status = %s AND attempts = %s"
     )
 
 
@@ -125,7 +179,7 @@ def _finish(record, status, started: float, *, result=None, error: str = "", tb:
     }
     if status == Status.SUCCEEDED:
         fields.update(progress=100)
-    if not _mine(record).update(**fields):
+    if not _update_mine(record, fields):
         return "discarded"  # cancelled while it ran
     for name, value in fields.items():
         setattr(record, name, value)

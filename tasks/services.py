@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User, Workspace
 from accounts.scoping import Actor, require_role, scope_to_workspaces, workspaces_for
-from audit.services import record_change
+from audit.services import Change, record_changes
 from tasks import dispatch, events
 from tasks.errors import (
     BulkInvalid,
@@ -40,20 +40,24 @@ def _as_actor(actor) -> Actor | None:
 
 def _audit(tasks: list[BackgroundTask], event: str, actor: Actor | None) -> None:
     """Explicit audit rows for what a person does to tasks (queryset updates and bulk
-    inserts never reach django-auditlog); the system's own jobs and a worker's status changes
-    are not audited."""
+    inserts never reach django-auditlog), one per task, written in one statement; the
+    system's own jobs and a worker's status changes are not audited."""
     if actor is None:
         return
-    for task in tasks:
-        record_change(
-            model="tasks.BackgroundTask",
-            object_id=str(task.pk),
-            event=event,
-            workspace=task.workspace_id,
-            actor=actor.user,
-            object_repr=task.name or task.task_type,
-            details={"task_type": task.task_type, "priority": task.priority},
-        )
+    record_changes(
+        model="tasks.BackgroundTask",
+        event=event,
+        actor=actor.user,
+        items=[
+            Change(
+                object_id=str(task.pk),
+                workspace=task.workspace_id,
+                object_repr=task.name or task.task_type,
+                details={"task_type": task.task_type, "priority": task.priority},
+            )
+            for task in tasks
+        ],
+    )
 
 
 def default_workspace(actor: Actor) -> Workspace | None:

@@ -172,3 +172,37 @@ def test_writers_of_both_kinds_in_and_out_of_transactions_do_not_fork_a_chain(ma
     assert seqs == list(range(1, 49))
     assert ChainHead.objects.get(chain=name).seq == 48
     assert chain.verify(workspace_id=workspace.pk)[1] == []
+
+
+def test_many_change_rows_are_linked_in_one_go_like_single_ones(user, workspace, other_user):
+    from audit.context import acting_for
+    from audit.services import Change, record_change, record_changes
+
+    items = [
+        Change(object_id=f"t{i}", workspace=workspace, object_repr=f"task {i}", details={"i": i})
+        for i in range(4)
+    ]
+    items.append(Change(object_id="elsewhere", object_repr="no workspace"))  # the user's chain
+    with acting_for(other_user):
+        single = record_change(
+            model="accounts.Workspace", object_id="t-1", event="x.did", workspace=workspace
+        )
+        rows = record_changes(model="accounts.Workspace", event="x.did", items=items)
+    assert len(rows) == 5 and all(row.pk for row in rows)
+    stored = {
+        row.object_pk: row for row in AuditLogEntry.objects.filter(pk__in=[r.pk for r in rows])
+    }
+    assert [stored[f"t{i}"].additional_data for i in range(4)] == [
+        {"event": "x.did", "i": i} for i in range(4)
+    ]
+    in_workspace = [stored[f"t{i}"] for i in range(4)]
+    assert [r.seq for r in in_workspace] == list(range(single.seq + 1, single.seq + 5))
+    assert in_workspace[0].prev_hash == single.hash
+    assert all(r.actor_id == other_user.pk for r in stored.values())
+    assert stored["elsewhere"].chain == chain.user_chain(other_user.pk)
+    head = ChainHead.objects.get(chain=chain.workspace_chain(workspace.pk))
+    assert (head.seq, head.hash) == (in_workspace[-1].seq, in_workspace[-1].hash)
+    # Same fields as a single row: only the object and its place differ.
+    fields = ("content_type_id", "action", "actor_email", "remote_addr", "workspace_id", "chain")
+    assert [getattr(single, f) for f in fields] == [getattr(in_workspace[0], f) for f in fields]
+    assert chain.verify()[1] == []

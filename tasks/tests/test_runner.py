@@ -1,8 +1,12 @@
 """The worker side, called directly (no broker delivery): claims, outcomes, events."""
 
+from datetime import timedelta
+
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
+from django.utils import timezone
 
 from realtime import groups
 from tasks import registry, runner, services
@@ -143,23 +147,37 @@ def test_a_hard_kill_is_recorded_as_timed_out(queued):
 def test_a_claim_wins_even_if_dispatch_marked_the_task_queued_meanwhile(queued):
     # Regression: the worker read `pending`, the web process then wrote `queued`; a claim that
     # insisted on the status it had read lost, acked the message, and the task never ran.
-    from django.utils import timezone
-
     task = queued()
     assert task.status == Status.PENDING  # on-commit dispatch does not run in this test
     BackgroundTask.objects.filter(pk=task.pk).update(status=Status.QUEUED)
-    assert runner.claim(task, worker="w", now=timezone.now())
+    claimed = runner.claim(task.pk, worker="w", now=timezone.now())
+    assert claimed.status == Status.RUNNING and claimed.attempts == 1
     assert BackgroundTask.objects.get(pk=task.pk).status == Status.RUNNING
 
 
 def test_only_one_of_two_deliveries_claims(queued):
-    from django.utils import timezone
-
     task = queued()
-    first, second = (BackgroundTask.objects.get(pk=task.pk) for _ in range(2))
-    assert runner.claim(first, worker="a", now=timezone.now())
-    assert not runner.claim(second, worker="b", now=timezone.now())
+    now = timezone.now()
+    claimed = runner.claim(str(task.pk), worker="a", now=now)
+    assert claimed.worker == "a" and claimed.started_at == now
+    assert claimed.payload == {} and claimed.submitted_by_id == task.submitted_by_id
+    grace = settings.TASKS_HARD_LIMIT_GRACE
+    deadline = now + timedelta(seconds=task.timeout + grace)
+    assert abs(claimed.deadline_at - deadline) < timedelta(milliseconds=1)  # SQLite: to the ms
+    assert runner.claim(str(task.pk), worker="b", now=timezone.now()) is None
     assert BackgroundTask.objects.get(pk=task.pk).worker == "a"
+    assert runner.run(str(task.pk)) == "skipped:running"
+
+
+def test_an_early_delivery_is_not_claimed_but_sent_again(queued):
+    task = queued(delay_seconds=60)
+    assert runner.claim(str(task.pk), worker="a", now=timezone.now()) is None
+    assert runner.run(str(task.pk)) == "early"
+    assert BackgroundTask.objects.get(pk=task.pk).attempts == 0
+
+
+def test_a_missing_record_is_reported(queued):
+    assert runner.run("0" * 32) == "missing"
 
 
 @pytest.mark.parametrize(
@@ -217,3 +235,26 @@ def test_the_context_knows_who_asked(queued, user, workspace):
     runner.run(str(task.pk))
     assert seen["user_id"] == user.pk and seen["workspace_id"] == workspace.pk
     assert seen["actor"].user == user and seen["attempt"] == 1
+
+
+def test_a_run_is_two_statements_the_claim_and_the_outcome(queued, django_assert_num_queries):
+    # No read before the claim, and no lookup of the submitter unless the job writes an
+    # audit row (acting_for looks them up lazily).
+    task = queued()
+    with django_assert_num_queries(2):
+        assert runner.run(str(task.pk), worker="w") == Status.SUCCEEDED
+
+
+def test_a_job_that_writes_an_audit_row_names_its_submitter(queued, user, workspace):
+    from audit.models import AuditLogEntry
+    from audit.services import record_change
+
+    @task_type("tests.audits", schema={"type": "object"}, description="x")
+    def audits(ctx, payload):
+        record_change(model="tasks.BackgroundTask", object_id=str(ctx.task_id), event="t.did")
+        return {}
+
+    task = queued("tests.audits")
+    assert runner.run(str(task.pk)) == Status.SUCCEEDED
+    row = AuditLogEntry.objects.get(additional_data__event="t.did")
+    assert row.actor_id == user.pk and row.actor_email == user.email
