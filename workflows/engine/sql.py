@@ -112,7 +112,7 @@ def execute_all(statements: list[tuple[str, list]]) -> None:
         for statement, params in statements:
             execute(statement, params)
         return
-    *leading, (last, last_params) = statements
+    *leading, (last, _) = statements
     withs = ", ".join(f"w{i} AS ({statement})" for i, (statement, _) in enumerate(leading))
     execute(f"WITH {withs} {last}", [arg for _, params in statements for arg in params])
 
