@@ -76,16 +76,7 @@ def lock(chain: str) -> None:
 def link(row) -> None:
     """Give an unsaved row (`row.chain` set) its seq, prev_hash and hash, and move the chain's
     head to it. Call inside a transaction that then inserts the row."""
-    from audit.models import ChainHead
-
-    if _place(row):
-        ChainHead.objects.filter(chain=row.chain).update(
-            seq=row.seq, prev_hash=row.prev_hash, hash=row.hash
-        )
-    else:
-        ChainHead.objects.create(
-            chain=row.chain, seq=row.seq, prev_hash=row.prev_hash, hash=row.hash
-        )
+    link_many([row])
 
 
 def append(row) -> None:
@@ -143,15 +134,6 @@ def _link_after(row, seq: int, prev_hash: str) -> None:
     row.seq, row.prev_hash = seq, prev_hash
     _normalize_fields(row)
     row.hash = row_hash(prev_hash, row.canonical())
-
-
-def _place(row) -> bool:
-    """Under the chain's lock: the row's seq, prev_hash and hash; whether the chain had a
-    head already."""
-    head = _lock_head(row.chain)
-    seq, prev_hash = head if head else (0, GENESIS)
-    _link_after(row, seq + 1, prev_hash)
-    return head is not None
 
 
 # Stands for the seq in a row's canonical JSON while PostgreSQL fills it in: random, so no
