@@ -46,9 +46,10 @@ def _blocked_document_writers() -> int:
         return cursor.fetchone()[0]
 
 
-def _start_and_kill_mid_step(user, workflow, log, key: str, inputs: dict):
-    """Start a run with one worker, and kill -9 that worker once step `key` is running."""
-    first = start_worker_process(concurrency=1, log_path=log, **WORKER_ENV)
+def _start_and_kill_mid_step(user, workflow, log, key: str, inputs: dict, **env):
+    """Start a run with one worker (`env` added to its environment), and kill -9 that worker
+    once step `key` is running."""
+    first = start_worker_process(concurrency=1, log_path=log, **{**WORKER_ENV, **env})
     try:
         run = start_run(actor=Actor(user), workflow=workflow, inputs=inputs)
         wait_until(
@@ -168,7 +169,9 @@ def test_kill_9_during_a_step_that_followed_on(user, workspace, tmp_path):
     }
     workflow = make_workflow(user, workspace, definition)
     log = tmp_path / "first.log"
-    run = _start_and_kill_mid_step(user, workflow, log, "draft", {})
+    # The follow-on window is wide here: a cold worker on a loaded machine may take longer than
+    # the default 0.5 s over its first step, and then hands `draft` to the broker instead.
+    run = _start_and_kill_mid_step(user, workflow, log, "draft", {}, ENGINE_FOLLOW_ON_SECONDS="30")
     received = re.findall(r"Task workflows\.execute_step\[\w+\] received", log.read_text())
     assert len(received) == 1  # one message, outline's: draft followed on
 
