@@ -29,9 +29,11 @@ run: migrate
 	@rm -rf var/prometheus && mkdir -p var/prometheus  # /metrics adds up web and worker
 	PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/prometheus PATH="$(BIN):$$PATH" $(BIN)/honcho start --procfile Procfile --port $(PORT)
 
+# --create-db: a run never inherits a test database that an interrupted run left with rows in
+# it (pyproject's --reuse-db is for the edit-test loop; migrating afresh costs seconds).
 test: install
 	@mkdir -p var
-	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python -m pytest
+	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python -m pytest --create-db
 
 # The unit layer for the edit-test loop: SQLite, no worker, no server, no browser (tests that
 # need one, or start processes or wait real time, are marked `integration`, by hand or by
@@ -40,7 +42,7 @@ test: install
 test-fast: install
 	@mkdir -p var
 	DATABASE_URL=sqlite:///$(CURDIR)/var/docchain.sqlite3 DJANGO_SETTINGS_MODULE=config.settings.test \
-		$(BIN)/python -m pytest -q -m "not integration" -n auto --maxprocesses 6
+		$(BIN)/python -m pytest -q -m "not integration" -n auto --maxprocesses 6 --create-db
 
 lint: install
 	$(BIN)/ruff check .
