@@ -13,6 +13,12 @@ STRONG_PASSWORD = "Correct-Horse-42-battery"
 INTEGRATION_FIXTURES = {"celery_worker", "single_worker", "prefork_worker", "live_server"}
 
 
+def pytest_configure(config):
+    from config.testing import fast_flush_on_postgresql
+
+    fast_flush_on_postgresql()
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())):

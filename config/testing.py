@@ -228,3 +228,27 @@ class SmtpServer:
         settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", self.port
         settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
         settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+
+
+def fast_flush_on_postgresql() -> None:
+    """Empty the tables between transactional tests with DELETE, not TRUNCATE.
+
+    Django's flush truncates every table in one statement: ~1 s for our ~60 tables on the
+    2-core machine, ~1.7 s under load, which over the suite's transactional tests is minutes.
+    A DELETE FROM each, sent as one string (one round trip), takes ~0.1 s for tables that a
+    test leaves nearly empty. The order of the DELETEs does not matter: Django creates
+    PostgreSQL foreign keys DEFERRABLE INITIALLY DEFERRED and runs the flush in one
+    transaction. A flush that resets sequences still truncates."""
+    from django.db.backends.postgresql.operations import DatabaseOperations  # noqa: PLC0415
+
+    truncate = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        if reset_sequences or not tables:
+            return truncate(
+                self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
+            )
+        # Table names from Django's own introspection, quoted.
+        return [" ".join(f"DELETE FROM {self.quote_name(table)};" for table in tables)]  # noqa: S608
+
+    DatabaseOperations.sql_flush = sql_flush
