@@ -2,6 +2,10 @@
 
 - `pending` for a while: the broker was down when it was submitted (or the web process died
   between commit and send). Hand it over again.
+- `queued` (or `scheduled` and already sent with its eta) when the broker's Redis restarted
+  empty: its message was lost with the Redis data. Hand every one of them over again, once,
+  at the first recovery after the restart (config/broker.py). A queued task is not resent
+  for being old: a long backlog is not a lost message, and resending it would only grow.
 - `retrying` long after its retry was due: the retry message was lost. Hand it over again.
 - `running` past its deadline (timeout + grace) and then some: the worker died without a
   word (kill -9, a lost host). Retry it if it has retries left, else fail it, saying so.
@@ -11,10 +15,15 @@ Sending twice is harmless: workers claim records with a conditional update.
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
+from config import broker
+from config.celery_app import app as celery_app
 from tasks import dispatch, events
 from tasks.models import BackgroundTask, Status
+
+BROKER_MARKER = "docchain:tasks:broker-alive"
 
 LOST_RETRY_AFTER = timedelta(minutes=10)
 DEAD_WORKER_AFTER = timedelta(minutes=1)
@@ -27,11 +36,17 @@ def recover_stalled() -> dict:
         BackgroundTask.objects.filter(status=Status.PENDING, updated_at__lt=pending_before)
     )
     dispatch.dispatch(stale)  # sends (or holds, if far ahead) and marks them queued/scheduled
-    lost_retries = list(
-        BackgroundTask.objects.filter(status=Status.RETRYING, run_after__lt=now - LOST_RETRY_AFTER)
-    )
-    for task in lost_retries:
-        dispatch.send(task)
+    if broker.restarted(BROKER_MARKER):  # every message in the broker is gone
+        lost = Q(status__in=[Status.QUEUED, Status.RETRYING]) | Q(
+            status=Status.SCHEDULED, queued_at__isnull=False
+        )
+    else:
+        lost = Q(status=Status.RETRYING, run_after__lt=now - LOST_RETRY_AFTER)
+    resend = list(BackgroundTask.objects.filter(lost))
+    if resend:
+        with celery_app.producer_or_acquire() as producer:
+            for task in resend:
+                dispatch.send(task, producer=producer)
     dead = BackgroundTask.objects.filter(
         status=Status.RUNNING, deadline_at__lt=now - DEAD_WORKER_AFTER
     )
@@ -64,7 +79,7 @@ def recover_stalled() -> dict:
             events.publish(task, "failed", error="worker lost")
             failed += 1
     return {
-        "resent": len(stale) + len(lost_retries),
+        "resent": len(stale) + len(resend),
         "retried_lost": retried,
         "failed_lost": failed,
     }

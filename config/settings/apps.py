@@ -156,7 +156,7 @@ TASKS_BULK_LIMIT = env.int("TASKS_BULK_LIMIT", default=1000)
 # Finished task records older than this are deleted by the maintenance.cleanup_tasks job.
 TASKS_RETENTION_DAYS = env.int("TASKS_RETENTION_DAYS", default=30)
 # A task still `pending` (never handed to the broker) this long is handed over again.
-TASKS_RESEND_PENDING_AFTER = env.int("TASKS_RESEND_PENDING_AFTER", default=60)
+TASKS_RESEND_PENDING_AFTER = env.int("TASKS_RESEND_PENDING_AFTER", default=30)
 TASKS_INSPECT_TIMEOUT = env.float("TASKS_INSPECT_TIMEOUT", default=1.0)
 
 # --- Realtime (WebSocket) -----------------------------------------------------------------

@@ -51,6 +51,9 @@ def flush_expired_tokens(ctx: TaskContext, payload: dict) -> dict:
     return {"deleted": before - OutstandingToken.objects.count()}
 
 
+RECOVER_EVERY_SECONDS = 30
+
+
 @task_type(
     "maintenance.recover_tasks",
     schema={"type": "object", "additionalProperties": False},
@@ -60,7 +63,8 @@ def flush_expired_tokens(ctx: TaskContext, payload: dict) -> dict:
     ),
     priority="high",
     time_limit=120,
-    schedule={"every": 300},
+    # Work held up by a broker outage resumes within about a minute of its return.
+    schedule={"every": RECOVER_EVERY_SECONDS},
     system_only=True,
 )
 def recover_tasks(ctx: TaskContext, payload: dict) -> dict:

@@ -22,7 +22,7 @@ def test_the_default_schedule_exists_after_migrate():
         assert entry.enabled and entry.crontab is not None
         assert json.loads(entry.kwargs) == {"task_type": name, "payload": {}}
     recover = entries["maintenance.recover_tasks (default schedule)"]
-    assert recover.interval.every == 300 and recover.interval.period == "seconds"
+    assert recover.interval.every == 30 and recover.interval.period == "seconds"
     release = entries["maintenance.release_scheduled (default schedule)"]
     assert release.interval.every == 60
 
@@ -86,6 +86,10 @@ def test_flush_expired_tokens(user):
 
 
 def test_recover_settles_tasks_whose_worker_died(settings):
+    from config import broker
+    from tasks import recovery
+
+    broker.restarted(recovery.BROKER_MARKER)  # the broker kept its data (see the test below)
     long_ago = timezone.now() - timedelta(hours=1)
     make = lambda **f: BackgroundTask.objects.create(  # noqa: E731
         task_type="diagnostics.echo", timeout=5, **f
@@ -107,3 +111,32 @@ def test_recover_settles_tasks_whose_worker_died(settings):
     from config.celery_app import app
 
     app.control.purge()
+
+
+def test_after_the_broker_restarted_empty_recovery_sends_every_queued_task_again(monkeypatch):
+    """Redis keeps nothing on disk: restarted, the messages of queued tasks are gone. The
+    first recovery after it sends them all again, once; later ones leave a backlog alone."""
+    import redis
+    from django.conf import settings
+
+    from tasks import dispatch, recovery
+
+    make = lambda **f: BackgroundTask.objects.create(  # noqa: E731
+        task_type="diagnostics.echo", timeout=5, **f
+    )
+    queued = make(status=Status.QUEUED, queued_at=timezone.now())
+    due_later = timezone.now() + timedelta(minutes=5)
+    sent_with_eta = make(status=Status.SCHEDULED, run_after=due_later, queued_at=timezone.now())
+    held = make(status=Status.SCHEDULED, run_after=due_later + timedelta(days=1))
+    retrying = make(status=Status.RETRYING, run_after=due_later)
+    running = make(status=Status.RUNNING, attempts=1, deadline_at=due_later)
+    sent = []
+    monkeypatch.setattr(dispatch, "send", lambda task, **kw: sent.append(task.pk))
+
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    client.delete(recovery.BROKER_MARKER)  # what a restart without persistence does
+    assert recovery.recover_stalled()["resent"] == 3
+    assert sorted(sent) == sorted([queued.pk, sent_with_eta.pk, retrying.pk])
+    assert held.pk not in sent and running.pk not in sent
+    assert recovery.recover_stalled()["resent"] == 0  # the marker is back
+    client.close()

@@ -15,11 +15,11 @@ A duplicate message is harmless, because claims are conditional: a step never ru
 import logging
 from datetime import timedelta
 
-import redis
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from config import broker
 from workflows.engine import state
 from workflows.engine.dispatch import CELERY, Dispatcher, Wakeup, new_task_id, send_on_commit
 from workflows.engine.events import Outbox
@@ -112,17 +112,5 @@ BROKER_MARKER = "docchain:engine:broker-alive"
 
 
 def broker_restarted() -> bool:
-    """True once after the broker's Redis lost its data: the marker is set if missing, and
-    only a Redis that lost its data (or a first sweep ever) lacks it. False for a broker that
-    is not Redis, or that does not answer (its messages are not lost yet)."""
-    url = settings.CELERY_BROKER_URL
-    if not url.startswith(("redis://", "rediss://", "unix://")):
-        return False
-    client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-    try:
-        return bool(client.set(BROKER_MARKER, "1", nx=True))
-    except redis.RedisError:
-        logger.warning("lease sweep: the broker does not answer", exc_info=True)
-        return False
-    finally:
-        client.close()
+    """True once after the broker's Redis lost its data (config/broker.py)."""
+    return broker.restarted(BROKER_MARKER)
