@@ -29,11 +29,13 @@ run: migrate
 	@rm -rf var/prometheus && mkdir -p var/prometheus  # /metrics adds up web and worker
 	PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/prometheus PATH="$(BIN):$$PATH" $(BIN)/honcho start --procfile Procfile --port $(PORT)
 
+# Two processes (pytest-xdist; each with its own test database and Redis database): most of
+# the suite waits on workers, servers and real time, so two halve it on two cores.
 # --create-db: a run never inherits a test database that an interrupted run left with rows in
 # it (pyproject's --reuse-db is for the edit-test loop; migrating afresh costs seconds).
 test: install
 	@mkdir -p var
-	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python -m pytest --create-db
+	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python -m pytest -n 2 --create-db
 
 # The unit layer for the edit-test loop: SQLite, no worker, no server, no browser (tests that
 # need one, or start processes or wait real time, are marked `integration`, by hand or by

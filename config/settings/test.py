@@ -5,8 +5,9 @@ import os
 
 # Tests keep off the development database number (db 0), where a `make run` worker may listen.
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/1")
-# `make test-fast` runs one process per core, at most 6 (pytest-xdist): each gets a Redis database
-# of its own (cache, rate limits, broker queues and markers), as it gets a database file.
+# `make test` runs two processes and `make test-fast` one per core, at most 6 (pytest-xdist):
+# each gets a Redis database of its own (cache, rate limits, broker queues and markers), as it
+# gets a database of its own.
 if (_xdist_worker := os.environ.get("PYTEST_XDIST_WORKER", "")).startswith("gw"):
     _base = os.environ["REDIS_URL"].rpartition("/")[0]
     os.environ["REDIS_URL"] = f"{_base}/{10 + int(_xdist_worker[2:]) % 6}"
