@@ -17,6 +17,8 @@ from rest_framework.views import APIView
 from config.celery_app import app as celery_app
 
 BROKER_TIMEOUT_SECONDS = 2.0
+CHANNEL_LAYER_ATTEMPTS = 3
+CHANNEL_LAYER_RETRY_SECONDS = 0.5
 
 
 def alive(request):
@@ -54,7 +56,17 @@ def check_channel_layer() -> dict:
         await layer.send(channel, {"type": "health.ping"})
         return await layer.receive(channel)
 
-    message = async_to_sync(round_trip)()
+    for attempt in range(CHANNEL_LAYER_ATTEMPTS):
+        try:
+            message = async_to_sync(round_trip)()
+            break
+        except Exception:
+            # After Redis restarts, the connection the layer kept on this event loop fails
+            # until the layer's receiver has connected again (about a second): down only if
+            # it still fails then.
+            if attempt == CHANNEL_LAYER_ATTEMPTS - 1:
+                raise
+            time.sleep(CHANNEL_LAYER_RETRY_SECONDS)
     if message.get("type") != "health.ping":
         raise RuntimeError("channel layer returned the wrong message")
     return {"backend": type(layer).__name__}

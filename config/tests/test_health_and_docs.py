@@ -1,6 +1,14 @@
+import asyncio
+import copy
+import shutil
+import socket
+import subprocess
+
 import pytest
+from asgiref.sync import sync_to_async
 
 from config import health
+from config.testing import free_port, wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -89,3 +97,51 @@ def test_schema_generates_without_warnings(tmp_path):
         "spectacular", "--file", str(tmp_path / "schema.yaml"), "--validate", "--fail-on-warn"
     )
     assert (tmp_path / "schema.yaml").stat().st_size > 1000
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server not installed")
+def test_the_channel_layer_check_is_not_fooled_by_a_redis_restart(settings, tmp_path):
+    """In the web process the layer keeps its connection on the server's event loop; after
+    Redis restarts, that connection is closed, and the first check must not call the layer
+    down for it (it answered 503 once after every restart)."""
+    port = free_port()
+
+    def start_redis() -> subprocess.Popen:
+        server = subprocess.Popen(  # noqa: S603 - our own argv
+            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=tmp_path,
+        )
+        wait_until(lambda: _answers(port), timeout=30, message="the private redis-server")
+        return server
+
+    layers = copy.deepcopy(settings.REDIS_CHANNEL_LAYERS)
+    layers["default"]["CONFIG"]["hosts"] = [{"address": f"redis://127.0.0.1:{port}/0"}]
+    settings.CHANNEL_LAYERS = layers
+    server = start_redis()
+
+    async def check_twice_on_one_loop() -> list[dict]:
+        nonlocal server
+        results = [await sync_to_async(health.check_channel_layer)()]
+        server.terminate()  # restarted empty: the layer's connection is gone
+        server.wait(timeout=30)
+        server = start_redis()
+        results.append(await sync_to_async(health.check_channel_layer)())
+        return results
+
+    try:
+        results = asyncio.run(check_twice_on_one_loop())
+    finally:
+        server.kill()
+        server.wait(timeout=30)
+    assert [r["backend"] for r in results] == ["RedisPubSubChannelLayer"] * 2
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
