@@ -49,6 +49,17 @@ def send(task: BackgroundTask, *, producer=None) -> None:
     )
 
 
+def send_all(tasks: Sequence[BackgroundTask]) -> None:
+    """`send` for many: one connection for the lot, and kombu's publish batch, so on Redis
+    the messages go in pipelined round trips (one per BATCH_SIZE commands), not one LPUSH
+    round trip each."""
+    if not tasks:
+        return
+    with celery_app.producer_or_acquire() as producer, producer.batch(max_size=BATCH_SIZE):
+        for task in tasks:
+            send(task, producer=producer)
+
+
 def _beyond_horizon(task: BackgroundTask, now) -> bool:
     horizon = now + timedelta(seconds=settings.TASKS_ETA_HORIZON)
     return task.run_after is not None and task.run_after > horizon
@@ -63,11 +74,7 @@ def dispatch(tasks: Sequence[BackgroundTask]) -> None:
     held = [t for t in tasks if _beyond_horizon(t, now)]
     to_send = [t for t in tasks if not _beyond_horizon(t, now)]
     try:
-        # One connection for the lot, and kombu's publish batch: on Redis the messages go in
-        # pipelined round trips (one per BATCH_SIZE commands), not one LPUSH round trip each.
-        with celery_app.producer_or_acquire() as producer, producer.batch(max_size=BATCH_SIZE):
-            for task in to_send:
-                send(task, producer=producer)
+        send_all(to_send)
     except Exception:
         # The records stay pending and are handed over again by maintenance.recover_tasks (a
         # failed batch may have delivered some: a second message finds nothing to claim).
@@ -105,9 +112,7 @@ def release_due() -> int:
     )
     if not due:
         return 0
-    with celery_app.producer_or_acquire() as producer, producer.batch(max_size=BATCH_SIZE):
-        for task in due:
-            send(task, producer=producer)
+    send_all(due)
     BackgroundTask.objects.filter(pk__in=[t.pk for t in due], queued_at__isnull=True).update(
         queued_at=now, updated_at=now
     )

@@ -19,7 +19,6 @@ from django.db.models import Q
 from django.utils import timezone
 
 from config import broker
-from config.celery_app import app as celery_app
 from tasks import dispatch, events
 from tasks.models import BackgroundTask, Status
 
@@ -43,10 +42,7 @@ def recover_stalled() -> dict:
     else:
         lost = Q(status=Status.RETRYING, run_after__lt=now - LOST_RETRY_AFTER)
     resend = list(BackgroundTask.objects.filter(lost))
-    if resend:
-        with celery_app.producer_or_acquire() as producer:
-            for task in resend:
-                dispatch.send(task, producer=producer)
+    dispatch.send_all(resend)
     dead = BackgroundTask.objects.filter(
         status=Status.RUNNING, deadline_at__lt=now - DEAD_WORKER_AFTER
     )
