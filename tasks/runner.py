@@ -21,6 +21,7 @@ from django.db import connection
 from django.utils import timezone
 
 from audit.context import acting_for
+from config import rawsql
 from config.backoff import backoff_delay
 from tasks import dispatch, events
 from tasks.errors import TaskCancelled, TaskTimedOut, TransientTaskError
@@ -29,6 +30,8 @@ from tasks.registry import TaskContext, get_task_type
 
 logger = logging.getLogger(__name__)
 
+# What a claim reads back: the whole record.
+_COLUMNS = rawsql.columns(BackgroundTask)
 # A message may arrive this early (clock skew between hosts) and still start its attempt.
 EARLY_TOLERANCE = timedelta(seconds=1)
 
@@ -94,7 +97,11 @@ def claim(task_id, *, worker: str, now) -> BackgroundTask | None:
         *(status.value for status in CLAIMABLE),
         _db_datetime(now + EARLY_TOLERANCE),
     ]
-    return next(iter(BackgroundTask.objects.raw(_claim_sql(connection.vendor), params)), None)
+    with connection.cursor() as cursor:
+        cursor.execute(_claim_sql(connection.vendor), params)
+        row = cursor.fetchone()
+    # Built from the row directly: a RawQuerySet's per-query setup was a quarter of the claim.
+    return rawsql.build(BackgroundTask, _COLUMNS, row) if row else None
 
 
 def _db_datetime(value):
@@ -110,7 +117,7 @@ def _claim_sql(vendor: str) -> str:
         deadline = f"%s + make_interval(secs => {timeout} + %s)"
     else:  # SQLite, in the text form Django stores datetimes in (to the millisecond)
         deadline = f"strftime('%%Y-%%m-%%d %%H:%%M:%%f', %s, '+' || ({timeout} + %s) || ' seconds')"
-    columns = ", ".join(quote(field.column) for field in meta.concrete_fields)
+    columns = rawsql.returning(BackgroundTask, _COLUMNS)
     # Names from the model's metadata; every value is a parameter.
     return (
         f"UPDATE {quote(meta.db_table)} SET status = %s, attempts = attempts + 1,"  # noqa: S608

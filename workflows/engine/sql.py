@@ -8,11 +8,10 @@ write values through the model fields' own converters, so they return ordinary m
 instances (with the columns not read deferred) that the rest of the engine treats as usual.
 """
 
-from functools import cache
-
 from django.db import connection
 from django.db.models import Model
 
+from config.rawsql import build, columns, execute, prep, returning, select_list
 from workflows.models import Budget, Document, Run, StepRun
 
 STEP = StepRun._meta.db_table
@@ -20,59 +19,6 @@ RUN = Run._meta.db_table
 DOCUMENT = Document._meta.db_table
 BUDGET = Budget._meta.db_table
 PARENTS = Document.parents.through._meta.db_table
-
-
-@cache
-def _fields(model: type[Model], attnames: tuple[str, ...]) -> tuple:
-    """(column expression, converters) per column; attnames in concrete-field order."""
-    by_attname = {f.attname: f for f in model._meta.concrete_fields}
-    order = [f.attname for f in model._meta.concrete_fields]
-    # Model.from_db reads values in concrete-field order.
-    assert [order.index(n) for n in attnames] == sorted(order.index(n) for n in attnames)  # noqa: S101
-    out = []
-    for name in attnames:
-        field = by_attname[name]
-        col = field.get_col(model._meta.db_table)
-        converters = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
-        out.append((col, tuple(converters)))
-    return tuple(out)
-
-
-@cache
-def columns(model: type[Model], exclude: tuple[str, ...] = ()) -> tuple[str, ...]:
-    """The model's column attnames in concrete-field order, minus `exclude`."""
-    return tuple(f.attname for f in model._meta.concrete_fields if f.name not in exclude)
-
-
-def select_list(alias: str, model: type[Model], attnames: tuple[str, ...]) -> str:
-    by_attname = {f.attname: f for f in model._meta.concrete_fields}
-    return ", ".join(f'{alias}."{by_attname[name].column}"' for name in attnames)
-
-
-def build(model: type[Model], attnames: tuple[str, ...], values) -> Model:
-    """A model instance from raw column values (converted like the ORM does)."""
-    converted = list(values)
-    for index, col, converters in _converting(model, attnames):
-        value = converted[index]
-        for converter in converters:
-            value = converter(value, col, connection)
-        converted[index] = value
-    return model.from_db(connection.alias, attnames, converted)
-
-
-@cache
-def _converting(model: type[Model], attnames: tuple[str, ...]) -> tuple:
-    """Only the columns that have converters: (index, column expression, converters)."""
-    return tuple(
-        (index, col, converters)
-        for index, (col, converters) in enumerate(_fields(model, attnames))
-        if converters
-    )
-
-
-def prep(model: type[Model], name: str, value):
-    field = model._meta.get_field(name)
-    return field.get_db_prep_save(value, connection)
 
 
 def update(model: type[Model], pk: int, values: dict, *, where: str = "", params=()) -> int:
@@ -97,12 +43,6 @@ def update_statement(
         sql += f" AND {where}"
         args.extend(params)
     return sql, args
-
-
-def execute(sql: str, params=()) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
 
 
 def execute_all(statements: list[tuple[str, list]]) -> None:
@@ -165,15 +105,10 @@ def _claim_params(step_run_id: int, now, lease) -> list:
     ]
 
 
-def _returning(model: type[Model], attnames: tuple[str, ...]) -> str:
-    by_attname = {f.attname: f for f in model._meta.concrete_fields}
-    return ", ".join(f'"{by_attname[name].column}"' for name in attnames)
-
-
 def claim(step_run_id: int, *, now, lease) -> StepRun | None:
     """queued -> running, attempts + 1, leased: the one conditional UPDATE that makes every
     delivery of a step's message idempotent. Returns the claimed row, or None."""
-    sql = f"{_CLAIM} RETURNING {_returning(StepRun, LOAD_STEP)}"
+    sql = f"{_CLAIM} RETURNING {returning(StepRun, LOAD_STEP)}"
     with connection.cursor() as cursor:
         cursor.execute(sql, _claim_params(step_run_id, now, lease))
         row = cursor.fetchone()
@@ -231,7 +166,7 @@ def claim_with_context(step_run_id: int, *, now, lease):
             return None
         return step_run, *load_context(step_run.run_id, step_run.context_keys)
     sql = (
-        f"WITH c AS ({_CLAIM} RETURNING {_returning(StepRun, LOAD_STEP)}) "
+        f"WITH c AS ({_CLAIM} RETURNING {returning(StepRun, LOAD_STEP)}) "
         f"SELECT {select_list('c', StepRun, LOAD_STEP)}, {_CONTEXT_RUN}, {_CONTEXT_DOCUMENTS} "
         f'FROM c JOIN "{RUN}" r ON r."id" = c."run_id" '
         f'LEFT JOIN "{BUDGET}" b ON b."workspace_id" = r."workspace_id" '
