@@ -116,13 +116,16 @@ def save_usage(records: list[UsageRecord]) -> None:
     """Write the records a `complete(..., keep_usage=records)` call kept, inside the caller's
     transaction."""
     if records:
-        _insert(records)
-        usage_recorded.send(sender=UsageRecord, workspace_ids=[r.workspace_id for r in records])
+        with connection.cursor() as cursor:
+            cursor.execute(*usage_insert(records))
+        usage_saved(records)
 
 
-def _insert(records: list[UsageRecord]) -> None:
-    """`bulk_create` without the ORM's statement building, which cost an engine step more CPU
-    than any other of its writes (every step saves its model call's record)."""
+def usage_insert(records: list[UsageRecord]) -> tuple[str, list]:
+    """The INSERT of `records` as (sql, params), for a caller that sends it with its own
+    writes (the engine's step, in one round trip); it then calls `usage_saved`. A
+    `bulk_create` without the ORM's statement building, which cost an engine step more CPU
+    than any other of its writes."""
     fields = [field for field in UsageRecord._meta.concrete_fields if not field.primary_key]
     row = f"({', '.join(['%s'] * len(fields))})"
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
@@ -132,11 +135,14 @@ def _insert(records: list[UsageRecord]) -> None:
         for record in records
         for field in fields
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(records))}",  # noqa: S608
-            values,
-        )
+    sql = f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(records))}"  # noqa: S608
+    return sql, values
+
+
+def usage_saved(records: list[UsageRecord]) -> None:
+    """Tell the listeners (budget alerts) that `records` were written."""
+    if records:
+        usage_recorded.send(sender=UsageRecord, workspace_ids=[r.workspace_id for r in records])
 
 
 # --- The API's verbs: who may call a model, and how often -----------------------------------

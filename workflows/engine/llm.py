@@ -82,6 +82,15 @@ def save_usage(records: list) -> None:
     services.save_usage(records)
 
 
+def usage_writes(records: list) -> list[tuple[str, list]]:
+    """The INSERT of `records` to send with the step's own writes (then `usage_saved`)."""
+    return [services.usage_insert(records)] if records else []
+
+
+def usage_saved(records: list) -> None:
+    services.usage_saved(records)
+
+
 def usage_totals(*, workspace_id: int, since: datetime) -> dict[str, Any]:
     """{"tokens", "cost" (Decimal), "calls"} the workspace has used since `since`."""
     return selectors.usage_totals(workspace_id=workspace_id, since=since)

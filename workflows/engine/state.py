@@ -124,10 +124,12 @@ def advance_and_settle(
     dirty: set[str] | None = None,
     changed: list[StepRun] | None = None,
     now=None,
+    also: list[tuple[str, list]] = (),
 ) -> None:
     """Queue what became ready, skip what can no longer run, then write the step rows that
     changed (the caller's `changed` too, with every field in WRITE_FIELDS loaded) in one
-    UPDATE, and the run's status and the totals in `dirty` in another."""
+    UPDATE, and the run's status and the totals in `dirty` in another, sent with the
+    caller's `also` writes in one round trip on PostgreSQL."""
     now = now or timezone.now()
     dirty = set(dirty or ())
     changed = list(changed or ())
@@ -159,7 +161,9 @@ def advance_and_settle(
         (row.pk, _values(row, QUEUED_FIELDS if row.status == StepStatus.QUEUED else WRITE_FIELDS))
         for row in changed
     ]
-    writes = [sql.update_rows_statement(StepRun, changes)] if changes else []
+    writes = [*also]
+    if changes:
+        writes.append(sql.update_rows_statement(StepRun, changes))
     if dirty:
         values = {name: getattr(run, name) for name in sorted(dirty)}
         writes.append(sql.update_statement(Run, run.pk, values))

@@ -3,7 +3,8 @@
 Per step: one statement that claims it (a conditional UPDATE) and reads its run with the
 upstream documents (two on SQLite), the model call outside any transaction, then one
 transaction that locks the run's steps and writes the model calls' usage records, the
-document, its parents and the status, and queues the successors. Every delivery of a message
+document, its parents and the status (the usage rows in the same round trip as the status),
+and queues the successors. Every delivery of a message
 is safe: a claim that matches no row exits, and an outcome whose claim was lost (cancelled, or
 re-queued by the sweep) is dropped.
 """
@@ -299,10 +300,10 @@ def _record(
     dispatcher: Dispatcher,
 ) -> str:
     with transaction.atomic():
-        llm.save_usage(usage)  # the calls were made, whether or not the outcome still counts
         locked, rows = state.lock(run.pk)
         mine = rows.get(step_run.key)
         if not _owned(mine, step_run):
+            llm.save_usage(usage)  # the calls were made, whether or not the outcome counts
             return "lost"
         now = timezone.now()
         outbox = Outbox(locked, dispatcher=dispatcher)
@@ -337,8 +338,16 @@ def _record(
             locked.cost += outcome.cost
             dirty = {"tokens_in", "tokens_out", "cost"}
         state.advance_and_settle(
-            locked, rows, upstream, outbox, dirty=dirty, changed=[mine], now=now
+            locked,
+            rows,
+            upstream,
+            outbox,
+            dirty=dirty,
+            changed=[mine],
+            now=now,
+            also=llm.usage_writes(usage),  # in the same round trip as the step's writes
         )
+        llm.usage_saved(usage)
         outbox.flush_on_commit()
     return outcome.status
 
