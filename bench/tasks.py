@@ -1,5 +1,7 @@
 """Throughput of background tasks: 2,000 `diagnostics.echo` bulk-submitted through the API and
-run by a real worker subprocess, next to 2,000 bare Celery tasks on the same broker and worker.
+run by a real worker subprocess, next to 2,000 bare Celery tasks on the same broker and worker,
+and to the durable floor: bare Celery plus only the two committed writes a task record needs
+(claim, outcome; bench/celery_floor.py), which bounds what any durable task record can reach.
 
 Prints ONE JSON line. Runs on a throwaway database (PostgreSQL `bench_tasks_<name>` when
 DATABASE_URL is set, else var/bench-tasks.sqlite3), dropped at the end; the broker is the
