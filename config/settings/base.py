@@ -183,7 +183,7 @@ CACHES["ai"].setdefault("KEY_PREFIX", CACHES["default"]["KEY_PREFIX"])
 CACHES["ai"].setdefault("TIMEOUT", 300)
 # A process's publisher waits this long after an event for more to send with it (one Redis
 # PUBLISH per group for all of them): realtime/publisher.py.
-REALTIME_PUBLISH_LINGER_MS = env.int("REALTIME_PUBLISH_LINGER_MS", default=5)
+REALTIME_PUBLISH_LINGER_MS = env.int("REALTIME_PUBLISH_LINGER_MS", default=20)
 _REDIS_DB = (urlparse(REDIS_URL).path.lstrip("/") or "0").split("?")[0]
 CHANNEL_LAYERS = {
     "default": {

@@ -60,6 +60,38 @@ def test_data_is_made_json_safe():
     assert event["data"] == {"at": "2026-01-02", "cost": "1.5"}
 
 
+def test_event_data_reads_as_django_writes_it():
+    import datetime
+    import decimal
+
+    at = datetime.datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=datetime.UTC)
+    uid = uuid.UUID("12345678-1234-5678-1234-567812345678")
+    data = {"at": at, "id": uid, 7: "seven", "nested": [{"cost": decimal.Decimal("0.10")}]}
+    assert events.make_event("x", data)["data"] == {
+        "at": "2026-01-02T03:04:05.123Z",
+        "id": "12345678-1234-5678-1234-567812345678",
+        "7": "seven",
+        "nested": [{"cost": "0.10"}],
+    }
+    with pytest.raises(TypeError):
+        events.make_event("x", {"what": object()})
+
+
+def test_event_ids_differ_in_a_forked_child():
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its first id, then leave at once
+        os.write(write_end, events.make_event("x", {})["id"].encode())
+        os._exit(0)
+    os.close(write_end)
+    os.waitpid(pid, 0)
+    child_id = os.read(read_end, 64).decode()
+    os.close(read_end)
+    parent_ids = {events.make_event("x", {})["id"] for _ in range(3)}
+    assert len(child_id) == 32 and int(child_id, 16) >= 0
+    assert child_id not in parent_ids and len(parent_ids) == 3
+
+
 # The per-process publisher (every layer but the in-memory one of unit tests).
 
 
