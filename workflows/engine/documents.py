@@ -1,8 +1,8 @@
 """The one way a document is written: a step's output and an approval's record alike.
 
 Inside the caller's transaction (the one that records the step), through `sql.insert_document`
-(one statement with its parent links on PostgreSQL). Anything that must happen to every new
-document (an index, an embedding) belongs here.
+(one statement with its parent links on PostgreSQL), or with the step's other writes.
+Anything that must happen to every new document (an index, an embedding) belongs here.
 """
 
 from django.utils import timezone
@@ -21,7 +21,12 @@ def create_document(
     analysis: dict | None = None,
     data=None,
     now=None,
+    document_id: int | None = None,
+    writes: list | None = None,
 ) -> Document:
+    """The document, inserted now; or, given the id it will have (`state.lock_for_document`)
+    and a `writes` list, its INSERTs appended to `writes`, to go with the step's other
+    writes in one round trip (`state.advance_and_settle(..., also=writes)`)."""
     values = {
         "workspace_id": run.workspace_id,
         "run_id": run.pk,
@@ -33,5 +38,9 @@ def create_document(
         "data": data,
         "created_at": now or timezone.now(),
     }
-    document_id = sql.insert_document(values, [parent.pk for parent in parents])
+    parent_ids = [parent.pk for parent in parents]
+    if document_id is not None and writes is not None:
+        writes += sql.insert_document_statements(document_id, values, parent_ids)
+    else:
+        document_id = sql.insert_document(values, parent_ids)
     return Document(id=document_id, **values)

@@ -8,6 +8,8 @@ write values through the model fields' own converters, so they return ordinary m
 instances (with the columns not read deferred) that the rest of the engine treats as usual.
 """
 
+from functools import cache
+
 from django.db import connection
 from django.db.models import Model
 
@@ -200,24 +202,43 @@ def start_run(run_id: int, *, now) -> bool:
 LOCK_STEP = LOAD_STEP
 
 
-def lock(run_id: int, run_fields: tuple[str, ...]) -> tuple[Run | None, list[StepRun]]:
-    """The run's `run_fields` and every step run of it, step rows locked (in id order)."""
+def lock(
+    run_id: int, run_fields: tuple[str, ...], *, new_document_id: bool = False
+) -> tuple[Run | None, list[StepRun], int | None]:
+    """The run's `run_fields` and every step run of it, step rows locked (in id order), and,
+    if asked for on PostgreSQL, the id of a document to insert later in the transaction
+    (taken from its sequence in this statement, so that the insert can go with the step's
+    other writes: `insert_document_statements`); None otherwise."""
     run_attnames = tuple(name for name in columns(Run) if name in run_fields)
+    new_id = new_document_id and connection.vendor == "postgresql"
+    # An uncorrelated scalar subquery: one nextval for the statement, not one per row.
+    extra = ", (SELECT nextval(%s::regclass))" if new_id else ""
     sql = (
-        f"SELECT {select_list('s', StepRun, LOCK_STEP)}, {select_list('r', Run, run_attnames)} "
-        f'FROM "{STEP}" s JOIN "{RUN}" r ON r."id" = s."run_id" '
+        f"SELECT {select_list('s', StepRun, LOCK_STEP)}, {select_list('r', Run, run_attnames)}"
+        f'{extra} FROM "{STEP}" s JOIN "{RUN}" r ON r."id" = s."run_id" '
         f'WHERE s."run_id" = %s ORDER BY s."id"'
     )
     if connection.features.has_select_for_update:
         sql += " FOR UPDATE OF s" if connection.features.has_select_for_update_of else " FOR UPDATE"
     with connection.cursor() as cursor:
-        cursor.execute(sql, [run_id])
+        cursor.execute(sql, [_document_sequence(), run_id] if new_id else [run_id])
         rows = cursor.fetchall()
     if not rows:
-        return None, []
-    n = len(LOCK_STEP)
-    run = build(Run, run_attnames, rows[0][n:])
-    return run, [build(StepRun, LOCK_STEP, row[:n]) for row in rows]
+        return None, [], None
+    n, m = len(LOCK_STEP), len(LOCK_STEP) + len(run_attnames)
+    run = build(Run, run_attnames, rows[0][n:m])
+    return (
+        run,
+        [build(StepRun, LOCK_STEP, row[:n]) for row in rows],
+        (rows[0][m] if new_id else None),
+    )
+
+
+@cache
+def _document_sequence() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [f'"{DOCUMENT}"'])
+        return cursor.fetchone()[0]
 
 
 DOCUMENT_INSERT = (
@@ -233,6 +254,28 @@ DOCUMENT_INSERT = (
 )
 
 
+def insert_document_statements(
+    document_id: int, values: dict, parent_ids: list[int]
+) -> list[tuple[str, list]]:
+    """The INSERTs of a document whose id is already taken (`lock(..., new_document_id=True)`)
+    and of its links to its parents, for `execute_all` with the step's other writes."""
+    fields = [Document._meta.get_field(name) for name in DOCUMENT_INSERT]
+    args = [field.get_db_prep_save(values[field.attname], connection) for field in fields]
+    names = ", ".join(f'"{field.column}"' for field in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    statements = [
+        (f'INSERT INTO "{DOCUMENT}" ("id", {names}) VALUES (%s, {marks})', [document_id, *args])
+    ]
+    if parent_ids:
+        pairs = ", ".join(["(%s, %s)"] * len(parent_ids))
+        params = [value for parent in parent_ids for value in (document_id, parent)]
+        statements.append((f"{_LINK} VALUES {pairs}", params))
+    return statements
+
+
+_LINK = f'INSERT INTO "{PARENTS}" ("from_document_id", "to_document_id")'
+
+
 def insert_document(values: dict, parent_ids: list[int]) -> int:
     """INSERT the document and its links to its parents: one statement on PostgreSQL (a
     data-modifying WITH), two elsewhere."""
@@ -241,7 +284,7 @@ def insert_document(values: dict, parent_ids: list[int]) -> int:
     names = ", ".join(f'"{field.column}"' for field in fields)
     marks = ", ".join(["%s"] * len(fields))
     insert = f'INSERT INTO "{DOCUMENT}" ({names}) VALUES ({marks}) RETURNING "id"'
-    link = f'INSERT INTO "{PARENTS}" ("from_document_id", "to_document_id")'
+    link = _LINK
     with connection.cursor() as cursor:
         if parent_ids and connection.vendor == "postgresql":
             parents = ", ".join(["(%s::bigint)"] * len(parent_ids))

@@ -34,15 +34,26 @@ RUN_LOCK_FIELDS = (
 
 def lock(run_id: int, *, with_definition: bool = False) -> tuple[Run, dict[str, StepRun]]:
     """(the run, its step runs by key), step rows locked until the transaction ends."""
+    run, rows, _ = _lock(run_id, with_definition=with_definition)
+    return run, rows
+
+
+def lock_for_document(run_id: int) -> tuple[Run, dict[str, StepRun], int | None]:
+    """`lock`, and the id of the document the step will write (on PostgreSQL; None elsewhere,
+    where `create_document` inserts it at once)."""
+    return _lock(run_id, new_document_id=True)
+
+
+def _lock(run_id: int, *, with_definition: bool = False, new_document_id: bool = False):
     run_fields = RUN_LOCK_FIELDS + (("definition", "inputs") if with_definition else ())
-    run, step_runs = sql.lock(run_id, run_fields)
+    run, step_runs, document_id = sql.lock(run_id, run_fields, new_document_id=new_document_id)
     if run is None:
         raise Run.DoesNotExist(f"run {run_id} has no steps")
     rows = {}
     for row in step_runs:
         row.run = run
         rows[row.key] = row
-    return run, rows
+    return run, rows, document_id
 
 
 def save_run(run: Run, fields) -> None:

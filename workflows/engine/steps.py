@@ -3,10 +3,10 @@
 Per step: one statement that claims it (a conditional UPDATE) and reads its run with the
 upstream documents (two on SQLite), the model call outside any transaction, then one
 transaction that locks the run's steps and writes the model calls' usage records, the
-document, its parents and the status (the usage rows in the same round trip as the status),
-and queues the successors. Every delivery of a message
-is safe: a claim that matches no row exits, and an outcome whose claim was lost (cancelled, or
-re-queued by the sweep) is dropped.
+document, its parents and the status (on PostgreSQL the lock also takes the document's id,
+so the usage rows, the document and its links go in one round trip with the status), and
+queues the successors. Every delivery of a message is safe: a claim that matches no row
+exits, and an outcome whose claim was lost (cancelled, or re-queued by the sweep) is dropped.
 """
 
 import logging
@@ -300,12 +300,17 @@ def _record(
     dispatcher: Dispatcher,
 ) -> str:
     with transaction.atomic():
-        locked, rows = state.lock(run.pk)
+        if outcome.status == StepStatus.SUCCEEDED:
+            locked, rows, document_id = state.lock_for_document(run.pk)
+        else:
+            (locked, rows), document_id = state.lock(run.pk), None
         mine = rows.get(step_run.key)
         if not _owned(mine, step_run):
             llm.save_usage(usage)  # the calls were made, whether or not the outcome counts
             return "lost"
         now = timezone.now()
+        # Written in one round trip with the step's status (on PostgreSQL).
+        writes = llm.usage_writes(usage)
         outbox = Outbox(locked, dispatcher=dispatcher)
         mine.status = outcome.status
         mine.lease_expires_at = None
@@ -327,6 +332,8 @@ def _record(
                 analysis=outcome.analysis,
                 data=outcome.data,
                 now=now,
+                document_id=document_id,
+                writes=writes,
             )
             mine.document = document
             outbox.document(locked, document)
@@ -345,7 +352,7 @@ def _record(
             dirty=dirty,
             changed=[mine],
             now=now,
-            also=llm.usage_writes(usage),  # in the same round trip as the step's writes
+            also=writes,
         )
         llm.usage_saved(usage)
         outbox.flush_on_commit()
