@@ -9,6 +9,7 @@ hands events to a per-process publisher (`realtime.publisher`) and does not wait
 at-most-once: clients that reconnect get a snapshot from the database instead.
 """
 
+import json
 import logging
 import random
 from collections.abc import Iterable
@@ -52,9 +53,14 @@ _JSON_SAFE_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
 def _json_safe(data: dict[str, Any]) -> dict[str, Any]:
     """Dates, decimals and UUIDs become strings now, so every transport can carry the event.
     orjson, with Django's encoder for dates and times (so they read as Django writes them:
-    milliseconds, "Z") and for what orjson does not know (Decimals, lazy strings); an
-    unknown type is an error, as with json."""
-    return orjson.loads(orjson.dumps(data, default=_django_json.default, option=_JSON_SAFE_OPTIONS))
+    milliseconds, "Z") and for what orjson does not know (Decimals, lazy strings). What
+    orjson refuses (an integer beyond 64 bits, say, in a client's room message) goes through
+    json instead, where an unknown type is an error as it always was."""
+    try:
+        encoded = orjson.dumps(data, default=_django_json.default, option=_JSON_SAFE_OPTIONS)
+    except orjson.JSONEncodeError:
+        return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    return orjson.loads(encoded)
 
 
 async def apublish(event_type: str, data: dict[str, Any], *, groups: Iterable[str]) -> dict:

@@ -115,7 +115,9 @@ class Publisher:
     async def _consume(self) -> None:
         while True:
             await self._wakeup.wait()
-            if linger := settings.REALTIME_PUBLISH_LINGER_MS:
+            with self._idle:
+                backlog = len(self._waiting) >= MAX_MERGED  # then no waiting for more
+            if (linger := settings.REALTIME_PUBLISH_LINGER_MS) and not backlog:
                 # Let the handovers of the next few ms join this send: a worker's task
                 # publishes `started` and, a ms later, `succeeded` to the same two groups;
                 # sent together they cost one Redis PUBLISH per group, not one per event,
