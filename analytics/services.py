@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from analytics import selectors
 from analytics.window import system_window
+from config.safejson import json_safe
 from realtime.events import publish
 from realtime.groups import workspace_group
 
@@ -49,14 +50,6 @@ def _report_contents(workspace_id: int, since, until) -> tuple[dict, list]:
     return selectors.summary(window), insights.insights(window)
 
 
-def _as_json(value):
-    import json
-
-    from django.core.serializers.json import DjangoJSONEncoder
-
-    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
-
-
 def create_report(*, actor, workspace_id: int, since=None, until=None, time_range=None):
     """A report of one workspace now (editors and up), for since..until or a time_range
     (default: the last week)."""
@@ -95,8 +88,8 @@ def _save_report(*, workspace_id: int, kind: str, since, until, created_by=None)
                 period_start=since,
                 defaults={
                     "period_end": until,
-                    "summary": _as_json(summary),
-                    "insights": _as_json(found),
+                    "summary": json_safe(summary),
+                    "insights": json_safe(found),
                 },
             )
             if not created:
@@ -107,8 +100,8 @@ def _save_report(*, workspace_id: int, kind: str, since, until, created_by=None)
                 kind=kind,
                 period_start=since,
                 period_end=until,
-                summary=_as_json(summary),
-                insights=_as_json(found),
+                summary=json_safe(summary),
+                insights=json_safe(found),
                 created_by=created_by,
             )
         transaction.on_commit(lambda: _announce(report_ready, Report, report))

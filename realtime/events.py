@@ -9,20 +9,18 @@ hands events to a per-process publisher (`realtime.publisher`) and does not wait
 at-most-once: clients that reconnect get a snapshot from the database instead.
 """
 
-import json
 import logging
 import random
 from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
-import orjson
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
+from config.safejson import json_safe
 from realtime.publisher import (
     CHANNEL_MESSAGE_TYPE,  # noqa: F401 - consumers and tests read it from here
     DRAIN_TIMEOUT_SECONDS,
@@ -42,25 +40,8 @@ def make_event(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
         # of a worker's publishing on this machine).
         "id": f"{random.getrandbits(128):032x}",
         "ts": timezone.now().isoformat(),
-        "data": _json_safe(data),
+        "data": json_safe(data),
     }
-
-
-_django_json = DjangoJSONEncoder()
-_JSON_SAFE_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
-
-
-def _json_safe(data: dict[str, Any]) -> dict[str, Any]:
-    """Dates, decimals and UUIDs become strings now, so every transport can carry the event.
-    orjson, with Django's encoder for dates and times (so they read as Django writes them:
-    milliseconds, "Z") and for what orjson does not know (Decimals, lazy strings). What
-    orjson refuses (an integer beyond 64 bits, say, in a client's room message) goes through
-    json instead, where an unknown type is an error as it always was."""
-    try:
-        encoded = orjson.dumps(data, default=_django_json.default, option=_JSON_SAFE_OPTIONS)
-    except orjson.JSONEncodeError:
-        return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
-    return orjson.loads(encoded)
 
 
 async def apublish(event_type: str, data: dict[str, Any], *, groups: Iterable[str]) -> dict:

@@ -8,7 +8,6 @@ while it ran stays cancelled whatever the function returns.
 """
 
 import functools
-import json
 import logging
 import time
 import traceback
@@ -16,13 +15,13 @@ from datetime import timedelta
 
 from billiard.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.utils import timezone
 
 from audit.context import acting_for
 from config import rawsql
 from config.backoff import backoff_delay
+from config.safejson import json_safe
 from tasks import dispatch, events
 from tasks.errors import TaskCancelled, TaskTimedOut, TransientTaskError
 from tasks.models import CLAIMABLE, BackgroundTask, Status
@@ -74,7 +73,7 @@ def run(task_id: str, *, worker: str = "") -> str:
         # the job writes an audit row: most write none).
         with acting_for(record.submitted_by_id):
             result = ttype.fn(ctx, record.payload)
-        result = json.loads(json.dumps(result, cls=DjangoJSONEncoder))
+        result = json_safe(result)
     except TaskCancelled:
         return "cancelled"  # the record already says so
     except (SoftTimeLimitExceeded, TaskTimedOut):
