@@ -31,16 +31,18 @@ def new_message_id() -> str:
     return uuid.uuid4().hex
 
 
-def send(task: BackgroundTask, *, producer=None) -> None:
-    """Publish one message that will run `task` (on the queue of its priority, at its eta)."""
+def send(task: BackgroundTask, *, producer=None, queues: dict | None = None) -> None:
+    """Publish one message that will run `task` (on the queue of its priority, at its eta).
+    `queues`: the queues by name, already bound to `producer`'s channel (`send_all`)."""
     now = timezone.now()
     eta = task.run_after if task.run_after and task.run_after > now else None
+    name = QUEUE_FOR_PRIORITY[task.priority]
     celery_app.send_task(
         EXECUTE_TASK,
         args=[str(task.pk)],
         task_id=task.celery_task_id,
-        queue=QUEUE_FOR_PRIORITY[task.priority],
-        routing_key=QUEUE_FOR_PRIORITY[task.priority],
+        queue=queues[name] if queues else name,
+        routing_key=name,
         eta=eta,
         soft_time_limit=task.timeout,
         time_limit=task.timeout + settings.TASKS_HARD_LIMIT_GRACE,
@@ -56,8 +58,14 @@ def send_all(tasks: Sequence[BackgroundTask]) -> None:
     if not tasks:
         return
     with celery_app.producer_or_acquire() as producer, producer.batch(max_size=BATCH_SIZE):
+        # Bound once here: kombu binds a copy of an unbound queue to the channel for every
+        # message, to look it up in the connection's declared cache (a third of a send).
+        queues = {
+            name: celery_app.amqp.queues[name].bind(producer.channel)
+            for name in set(QUEUE_FOR_PRIORITY.values())
+        }
         for task in tasks:
-            send(task, producer=producer)
+            send(task, producer=producer, queues=queues)
 
 
 def _beyond_horizon(task: BackgroundTask, now) -> bool:
