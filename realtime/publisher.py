@@ -164,7 +164,12 @@ class Publisher:
             self._waiting.append((layer, batch))
             wake, self._woken = not self._woken, True
         if wake:
-            loop.call_soon_threadsafe(self._wakeup.set)
+            try:
+                loop.call_soon_threadsafe(self._wakeup.set)
+            except Exception:
+                with self._idle:
+                    self._woken = False  # the next handover tries to wake it again
+                raise
 
     def drain(self, timeout: float = DRAIN_TIMEOUT_SECONDS) -> bool:
         """Wait until every batch handed over so far has been sent (or failed); False if
