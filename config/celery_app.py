@@ -39,6 +39,8 @@ def _keep_settings_read_per_message(sender, **kwargs) -> None:
     tenth of a bulk submit's time. After configuration (lazy), not at import: reading Celery's
     settings at import would load Django's before a process has set its environment."""
     sender.conf.update({key: sender.conf[key] for key in _READ_PER_MESSAGE})
+
+
 app.autodiscover_tasks()
 
 
