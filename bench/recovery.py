@@ -166,11 +166,15 @@ def main() -> None:  # noqa: C901, PLR0915 - one scenario after another, in orde
     from workflows.models import RUN_FINISHED, Document, Run, RunStatus, StepRun
 
     app_name = f"docchain-recovery-worker-{uuid.uuid4().hex[:8]}"
-    separator = "&" if "?" in database_url() else "?"
+    worker_database_url = database_url()
+    if worker_database_url.startswith("postgres"):
+        # The worker's database sessions carry a name: only they are cut (SQLite has no
+        # sessions to cut, nor this option).
+        separator = "&" if "?" in worker_database_url else "?"
+        worker_database_url += f"{separator}application_name={app_name}"
     worker_env = {
         **os.environ,
-        # The worker's database sessions carry a name: only they are cut.
-        "DATABASE_URL": f"{database_url()}{separator}application_name={app_name}",
+        "DATABASE_URL": worker_database_url,
         "PYTHONUNBUFFERED": "1",
     }
     workers: list[subprocess.Popen] = []
