@@ -1,6 +1,7 @@
 import django_filters
 
 from ai.models import Outcome, UsageRecord
+from config.api.filters import IdFilter
 
 
 class UsageRecordFilter(django_filters.FilterSet):
@@ -9,8 +10,8 @@ class UsageRecordFilter(django_filters.FilterSet):
     cached = django_filters.BooleanFilter()
     outcome = django_filters.ChoiceFilter(choices=Outcome.choices)
     error_code = django_filters.CharFilter()
-    workspace = django_filters.NumberFilter(field_name="workspace_id")
-    user = django_filters.NumberFilter(field_name="user_id")
+    workspace = IdFilter(field_name="workspace_id")
+    user = IdFilter(field_name="user_id")
     since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     date_from = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")

@@ -4,6 +4,7 @@ and trigger."""
 
 import django_filters
 
+from config.api.filters import IdFilter
 from workflows.models import Document, Run, RunStatus, Trigger, Workflow, WorkflowStatus
 from workflows.selectors import search_documents, search_workflows
 
@@ -21,8 +22,8 @@ class WorkflowFilter(django_filters.FilterSet):
 
 
 class DocumentFilter(django_filters.FilterSet):
-    workflow = django_filters.NumberFilter(field_name="run__workflow_id")
-    run = django_filters.NumberFilter(field_name="run_id")
+    workflow = IdFilter(field_name="run__workflow_id")
+    run = IdFilter(field_name="run_id")
     step = django_filters.CharFilter(field_name="step_key", max_length=64)
     q = django_filters.CharFilter(method="search", max_length=200, label="Full-text search")
 
@@ -35,7 +36,7 @@ class DocumentFilter(django_filters.FilterSet):
 
 
 class RunFilter(django_filters.FilterSet):
-    workflow = django_filters.NumberFilter(field_name="workflow_id")
+    workflow = IdFilter(field_name="workflow_id")
     status = django_filters.ChoiceFilter(choices=RunStatus.choices)
     trigger = django_filters.ChoiceFilter(choices=Trigger.choices)
 

@@ -170,3 +170,12 @@ def test_an_unreachable_embedding_provider_is_a_503(alice_api, library, workspac
     assert_error(alice_api.get(URL, {"q": "mfa", "mode": "semantic"}), 503, "embedding_unavailable")
     # Keyword search does not need embeddings.
     assert alice_api.get(URL, {"q": "mfa", "mode": "keyword"}).status_code == 200
+
+
+@pytest.mark.parametrize("name", ["run", "workflow", "workspace"])
+def test_an_id_beyond_any_integer_column_finds_nothing(alice_api, library, name):
+    """The fuzzer's find on SQLite: an id past 64 bits reached the database (500)."""
+    response = alice_api.get(URL, {"q": "mfa", name: "-694314679136838985187328"})
+    assert response.status_code in (200, 400), response.content
+    if response.status_code == 200:
+        assert response.json()["results"] == []
