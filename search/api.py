@@ -2,6 +2,7 @@
 Parsing and rendering only; ranking is search.selectors'."""
 
 from django.conf import settings
+from django_filters.utils import translate_validation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -109,7 +110,10 @@ class DocumentSearchView(_HitsView):
         _check_workspace(actor, data.get("workspace"))
         found = DocumentFilter(data, queryset=documents_for(actor))
         if not found.is_valid():
-            raise InvalidFilter("Invalid filter.", details=found.errors)
+            # As the documents list says it (django-filter's own translation of form errors).
+            details = translate_validation(found.errors).detail
+            name, messages = next(iter(details.items()))
+            raise InvalidFilter(f"Invalid filter. {name}: {messages[0]}", details=details)
         ranking = selectors.rank(
             found.qs,
             params.validated_data.get("q", ""),

@@ -179,3 +179,7 @@ def test_an_id_beyond_any_integer_column_finds_nothing(alice_api, library, name)
     assert response.status_code in (200, 400), response.content
     if response.status_code == 200:
         assert response.json()["results"] == []
+    else:  # the filter's own message, as the documents list gives it
+        messages = response.json()["error"]["details"][name]
+        assert messages and all(isinstance(m, str) and m for m in messages)
+        assert response.json()["error"]["message"].endswith(messages[0])
