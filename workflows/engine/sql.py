@@ -259,37 +259,25 @@ def insert_document_statements(
 ) -> list[tuple[str, list]]:
     """The INSERTs of a document whose id is already taken (`lock(..., new_document_id=True)`)
     and of its links to its parents, for `execute_all` with the step's other writes."""
-    fields = [Document._meta.get_field(name) for name in DOCUMENT_INSERT]
-    args = [field.get_db_prep_save(values[field.attname], connection) for field in fields]
-    names = ", ".join(f'"{field.column}"' for field in fields)
-    marks = ", ".join(["%s"] * len(fields))
+    names, marks, args = _document_row(values)
     statements = [
         (f'INSERT INTO "{DOCUMENT}" ("id", {names}) VALUES (%s, {marks})', [document_id, *args])
     ]
     if parent_ids:
-        pairs = ", ".join(["(%s, %s)"] * len(parent_ids))
-        params = [value for parent in parent_ids for value in (document_id, parent)]
-        statements.append((f"{_LINK} VALUES {pairs}", params))
+        statements.append(_links(document_id, parent_ids))
     return statements
-
-
-_LINK = f'INSERT INTO "{PARENTS}" ("from_document_id", "to_document_id")'
 
 
 def insert_document(values: dict, parent_ids: list[int]) -> int:
     """INSERT the document and its links to its parents: one statement on PostgreSQL (a
     data-modifying WITH), two elsewhere."""
-    fields = [Document._meta.get_field(name) for name in DOCUMENT_INSERT]
-    args = [field.get_db_prep_save(values[field.attname], connection) for field in fields]
-    names = ", ".join(f'"{field.column}"' for field in fields)
-    marks = ", ".join(["%s"] * len(fields))
+    names, marks, args = _document_row(values)
     insert = f'INSERT INTO "{DOCUMENT}" ({names}) VALUES ({marks}) RETURNING "id"'
-    link = _LINK
     with connection.cursor() as cursor:
         if parent_ids and connection.vendor == "postgresql":
             parents = ", ".join(["(%s::bigint)"] * len(parent_ids))
             cursor.execute(
-                f"WITH doc AS ({insert}), links AS ({link} SELECT doc.id, p.id FROM doc, "
+                f"WITH doc AS ({insert}), links AS ({_LINK} SELECT doc.id, p.id FROM doc, "
                 f"(VALUES {parents}) AS p(id)) SELECT id FROM doc",
                 [*args, *parent_ids],
             )
@@ -297,10 +285,24 @@ def insert_document(values: dict, parent_ids: list[int]) -> int:
         cursor.execute(insert, args)
         document_id = cursor.fetchone()[0]
         if parent_ids:
-            pairs = ", ".join(["(%s, %s)"] * len(parent_ids))
-            params = [value for parent in parent_ids for value in (document_id, parent)]
-            cursor.execute(f"{link} VALUES {pairs}", params)
+            cursor.execute(*_links(document_id, parent_ids))
     return document_id
+
+
+_LINK = f'INSERT INTO "{PARENTS}" ("from_document_id", "to_document_id")'
+
+
+def _document_row(values: dict) -> tuple[str, str, list]:
+    """(column names, placeholders, values) of a document's DOCUMENT_INSERT columns."""
+    fields = [Document._meta.get_field(name) for name in DOCUMENT_INSERT]
+    args = [field.get_db_prep_save(values[field.attname], connection) for field in fields]
+    names = ", ".join(f'"{field.column}"' for field in fields)
+    return names, ", ".join(["%s"] * len(fields)), args
+
+
+def _links(document_id: int, parent_ids: list[int]) -> tuple[str, list]:
+    pairs = ", ".join(["(%s, %s)"] * len(parent_ids))
+    return f"{_LINK} VALUES {pairs}", [v for parent in parent_ids for v in (document_id, parent)]
 
 
 def update_rows(model: type[Model], changes: list[tuple[int, dict]]) -> None:
