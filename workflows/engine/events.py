@@ -92,6 +92,7 @@ class Outbox:
         self.groups = groups_for(run)
         self.items: list[tuple[str, dict]] = []
         self.wakeups: list = []
+        self.handed = None  # a step this transaction claimed for the dispatcher (steps.HandOff)
         self.finished: list[int] = []  # runs this transaction finished (workflows.signals)
 
     def run(self, run: Run, event: str | None = None) -> None:
@@ -112,8 +113,17 @@ class Outbox:
         hears "step.started" before the "step.queued" that led to it)."""
         self.wakeups.extend(wakeups)
 
+    def unwake(self, step_run_id: int) -> None:
+        """Take back a step's wake-up: it was claimed in this transaction (state.claim)."""
+        self.wakeups = [w for w in self.wakeups if w.step_run_id != step_run_id]
+
+    def hand(self, claimed) -> None:
+        """A step claimed in this transaction, given to the dispatcher after the commit
+        (`dispatcher.hand`), before the wake-ups are sent."""
+        self.handed = claimed
+
     def flush_on_commit(self) -> None:
-        if self.items or self.wakeups:
+        if self.items or self.wakeups or self.handed:
             transaction.on_commit(
                 partial(
                     _deliver,
@@ -123,19 +133,25 @@ class Outbox:
                     self.dispatcher,
                     list(self.finished),
                     self.workspace_id,
+                    self.handed,
                 )
             )
             self.items.clear()
             self.wakeups.clear()
             self.finished.clear()
+            self.handed = None
 
 
-def _deliver(items, groups, wakeups, dispatcher, finished=(), workspace_id=None) -> None:
+def _deliver(
+    items, groups, wakeups, dispatcher, finished=(), workspace_id=None, handed=None
+) -> None:
     if items:
         publish_batch(items, groups=groups)  # handed over, in order; never raises
         for event_type, data in items:
             if event_type.startswith("run."):
                 run_event.send_robust(sender=Run, event=event_type, data=data)
+    if handed is not None:
+        dispatcher.hand(handed)  # before the wake-ups: it is the one the dispatcher keeps
     if wakeups:
         dispatcher.send(wakeups)
     if finished:

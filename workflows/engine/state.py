@@ -10,7 +10,7 @@ queued -> running, need no lock: they are conditional updates from `queued` only
 from django.utils import timezone
 
 from config.celery_app import QUEUE_FOR_PRIORITY
-from workflows.engine import graph, lifecycle, sql
+from workflows.engine import graph, lease, lifecycle, sql
 from workflows.engine.dispatch import Wakeup, new_task_id
 from workflows.engine.events import Outbox
 from workflows.models import RUN_FINISHED, Run, RunStatus, StepRun, StepStatus
@@ -67,6 +67,8 @@ def queue_for(run: Run) -> str:
 # What a transition may change on a step row (`advance_and_settle` writes these for each
 # changed row, all in one UPDATE).
 QUEUED_FIELDS = ["status", "queued_at", "task_id", "rendered_prompt"]
+# ... and on a step claimed in the transaction that queued it (`claim`).
+CLAIMED_FIELDS = [*QUEUED_FIELDS, "attempts", "started_at", "finished_at", "lease_expires_at"]
 WRITE_FIELDS = [
     "status",
     "queued_at",
@@ -113,6 +115,26 @@ def queue_steps(run: Run, rows: list[StepRun], outbox: Outbox, *, now=None) -> l
     return rows
 
 
+def claim(run: Run, row: StepRun, outbox: Outbox, *, now) -> None:
+    """A step just queued -> running for this worker, under the lock: what `sql.claim` does
+    to a queued row (attempts + 1, started, leased), its wake-up taken back from `outbox` and
+    its start announced after its "queued". Changes the row in memory; the caller writes it
+    (CLAIMED_FIELDS)."""
+    row.status = StepStatus.RUNNING
+    row.attempts += 1
+    row.started_at = now
+    row.finished_at = None
+    row.lease_expires_at = lease.lease_until(now)
+    outbox.unwake(row.pk)
+    outbox.step(run, row)
+
+
+def _fields_written(row: StepRun) -> list[str]:
+    if row.status == StepStatus.QUEUED:
+        return QUEUED_FIELDS
+    return CLAIMED_FIELDS if row.status == StepStatus.RUNNING else WRITE_FIELDS
+
+
 def mark_steps(run: Run, rows: list[StepRun], status: str, outbox: Outbox, *, now=None) -> None:
     if not rows:
         return
@@ -136,11 +158,13 @@ def advance_and_settle(
     changed: list[StepRun] | None = None,
     now=None,
     also: list[tuple[str, list]] = (),
+    hand_off=None,
 ) -> None:
     """Queue what became ready, skip what can no longer run, then write the step rows that
     changed (the caller's `changed` too, with every field in WRITE_FIELDS loaded) in one
     UPDATE, and the run's status and the totals in `dirty` in another, sent with the
-    caller's `also` writes in one round trip on PostgreSQL."""
+    caller's `also` writes in one round trip on PostgreSQL. `hand_off` (steps.HandOff) may
+    pick one of the steps queued here to `claim` at once."""
     now = now or timezone.now()
     dirty = set(dirty or ())
     changed = list(changed or ())
@@ -153,7 +177,11 @@ def advance_and_settle(
             row.rendered_prompt = ""
             outbox.step(run, row)
         changed += [rows[key] for key in skipped]
-        changed += queue_steps(run, [rows[key] for key in ready], outbox, now=now)
+        queued = queue_steps(run, [rows[key] for key in ready], outbox, now=now)
+        changed += queued
+        taken = hand_off.pick(queued) if hand_off is not None and queued else None
+        if taken is not None:
+            claim(run, taken, outbox, now=now)
         status = graph.run_status({key: row.status for key, row in rows.items()})
         if status == RunStatus.RUNNING and run.status == RunStatus.QUEUED:
             status = RunStatus.QUEUED  # until a worker claims a step (see steps.run_step)
@@ -168,10 +196,7 @@ def advance_and_settle(
                 run.started_at = now
                 dirty.add("started_at")
             outbox.run(run)
-    changes = [
-        (row.pk, _values(row, QUEUED_FIELDS if row.status == StepStatus.QUEUED else WRITE_FIELDS))
-        for row in changed
-    ]
+    changes = [(row.pk, _values(row, _fields_written(row))) for row in changed]
     writes = [*also]
     if changes:
         writes.append(sql.update_rows_statement(StepRun, changes))

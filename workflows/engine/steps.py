@@ -5,7 +5,8 @@ upstream documents (two on SQLite), the model call outside any transaction, then
 transaction that locks the run's steps and writes the model calls' usage records, the
 document, its parents and the status (on PostgreSQL the lock also takes the document's id,
 so the usage rows, the document and its links go in one round trip with the status), and
-queues the successors. Every delivery of a message is safe: a claim that matches no row
+queues the successors (claiming at once the one this worker follows on with: `HandOff`, whose
+first statement is then the lock). Every delivery of a message is safe: a claim that matches no row
 exits, and an outcome whose claim was lost (cancelled, or re-queued by the sweep) is dropped.
 """
 
@@ -31,6 +32,7 @@ from workflows.engine.llm import PermanentStepError, StepError, TransientStepErr
 from workflows.models import (
     DEFAULT_BACKOFF_SECONDS,
     DEFAULT_TIMEOUT_SECONDS,
+    Budget,
     Document,
     Run,
     RunStatus,
@@ -90,30 +92,45 @@ def run_step(
     if claimed is None:
         return "not-queued"  # done, cancelled, or another delivery has it
     step_run, run, budget, documents = claimed
-    with lease.kept(step_run):
-        return _execute_claimed(step_run, run, budget, documents, now, dispatcher)
-
-
-def _execute_claimed(
-    step_run: StepRun, run: Run, budget, documents: dict, now, dispatcher: Dispatcher
-) -> str:
-    step_run.run = run
-    spec = step_spec(run.definition, step_run.key)
     outbox = Outbox(run, dispatcher=dispatcher)
     if run.status == RunStatus.QUEUED and sql.start_run(run.pk, now=now):
         run.status = RunStatus.RUNNING
         run.started_at = run.started_at or now
         outbox.run(run)
+    step_run.run = run
     outbox.step(run, step_run)
     outbox.flush_on_commit()  # no transaction is open: sent now
+    return run_claimed(Claimed(step_run, run, budget, documents), dispatcher=dispatcher)
 
+
+@dataclass
+class Claimed:
+    """A step claimed (running, leased, its start announced) with what its claim read: the
+    run, the workspace's budget and the documents of its context, by step key."""
+
+    step_run: StepRun
+    run: Run
+    budget: Budget | None
+    documents: dict[str, Document]
+
+
+def run_claimed(claimed: Claimed, *, dispatcher: Dispatcher = CELERY) -> str:
+    """Run a claimed step: by `run_step`, or as the successor a step claimed for this worker
+    in its own transaction (`HandOff`, engine/follow_on.py)."""
+    with lease.kept(claimed.step_run):
+        return _execute_claimed(claimed, dispatcher)
+
+
+def _execute_claimed(claimed: Claimed, dispatcher: Dispatcher) -> str:
+    run, step_run = claimed.run, claimed.step_run
+    spec = step_spec(run.definition, step_run.key)
     upstream = graph.upstream_map(run.definition)
     error: StepError | None = None
     # The model calls' usage records, kept unsaved: written with the step's outcome, in its
     # transaction.
     usage: list = []
     try:
-        outcome = _perform(run, step_run, spec, upstream, budget, documents, usage)
+        outcome = _perform(run, step_run, spec, upstream, claimed.budget, claimed.documents, usage)
     except StepError as exc:
         error = exc
     except SoftTimeLimitExceeded:
@@ -130,7 +147,7 @@ def _execute_claimed(
         error = PermanentStepError(f"{type(exc).__name__}: {exc}", code="internal_error")
     if error is not None:
         return reconnecting(_fail_or_retry, run, step_run, spec, upstream, error, usage, dispatcher)
-    return reconnecting(_record, run, step_run, upstream, outcome, usage, dispatcher)
+    return reconnecting(_record, claimed, upstream, outcome, usage, dispatcher)
 
 
 def reconnecting(write, *args, **kwargs):
@@ -292,13 +309,13 @@ def _owned(mine: StepRun | None, step_run: StepRun) -> bool:
 
 
 def _record(
-    run: Run,
-    step_run: StepRun,
+    claimed: Claimed,
     upstream: dict,
     outcome: Outcome,
     usage: list,
     dispatcher: Dispatcher,
 ) -> str:
+    run, step_run = claimed.run, claimed.step_run
     with transaction.atomic():
         if outcome.status == StepStatus.SUCCEEDED:
             locked, rows, document_id = state.lock_for_document(run.pk)
@@ -322,6 +339,7 @@ def _record(
         mine.tokens_out = outcome.tokens_out
         mine.cost = outcome.cost
         mine.latency_ms = outcome.latency_ms
+        known = dict(claimed.documents)  # what a successor's context may be built from
         if outcome.status == StepStatus.SUCCEEDED:
             document = create_document(
                 run=locked,
@@ -336,6 +354,7 @@ def _record(
                 writes=writes,
             )
             mine.document = document
+            known[mine.key] = document
             outbox.document(locked, document)
         outbox.step(locked, mine)
         dirty = set()
@@ -344,6 +363,7 @@ def _record(
             locked.tokens_out += outcome.tokens_out
             locked.cost += outcome.cost
             dirty = {"tokens_in", "tokens_out", "cost"}
+        hand_off = HandOff(dispatcher, rows, known)
         state.advance_and_settle(
             locked,
             rows,
@@ -353,10 +373,64 @@ def _record(
             changed=[mine],
             now=now,
             also=writes,
+            hand_off=hand_off,
         )
         llm.usage_saved(usage)
+        if hand_off.row is not None:
+            outbox.hand(hand_off.claimed(locked, run, claimed.budget))
         outbox.flush_on_commit()
     return outcome.status
+
+
+class HandOff:
+    """Follow-on without a claim of its own: when the dispatcher (follow_on.KeepOne) would
+    keep a successor for this worker, the step's transaction claims it (queued and started
+    in the same write), so the worker runs it after the commit without claiming it again,
+    and a crash in between leaves it to its lease like any running step. Taken only when
+    every document of the successor's context is at hand (this step's, and those its own
+    claim read); otherwise the successor is queued and followed on as usual."""
+
+    def __init__(self, dispatcher: Dispatcher, rows: dict[str, StepRun], known: dict):
+        self.would_keep = getattr(dispatcher, "would_keep", None)
+        self.rows = rows
+        self.known = known
+        self.row: StepRun | None = None
+        self.documents: dict[str, Document] = {}
+
+    def pick(self, queued: list[StepRun]) -> StepRun | None:
+        """The queued row to claim now, if any (called under the run's lock)."""
+        self.row = None
+        if self.would_keep is None:
+            return None
+        for row in queued:
+            if not self.would_keep(row.timeout_seconds):
+                continue
+            documents = self._context(row)
+            if documents is not None:
+                self.row, self.documents = row, documents
+            return self.row  # the first one the dispatcher would keep, or none
+        return None
+
+    def _context(self, row: StepRun) -> dict[str, Document] | None:
+        documents = {}
+        for key in row.context_keys:
+            upstream = self.rows.get(key)
+            if upstream is None or upstream.status != StepStatus.SUCCEEDED:
+                continue
+            document = self.known.get(key)
+            if document is None or document.pk != upstream.document_id:
+                return None  # not at hand: the successor's own claim reads it
+            documents[key] = document
+        return documents
+
+    def claimed(self, locked: Run, run: Run, budget: Budget | None) -> Claimed:
+        """The claimed successor, its run read under the lock (the definition, inputs and
+        creator, which a run never changes, from this step's) and this step's budget row."""
+        locked.definition = run.definition
+        locked.inputs = run.inputs
+        locked.created_by_id = run.created_by_id
+        self.row.run = locked
+        return Claimed(self.row, locked, budget, self.documents)
 
 
 def _fail_or_retry(

@@ -2,16 +2,20 @@
 steps, and a diamond's other branch, still go through the queue."""
 
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 from celery.signals import before_task_publish
+from django.db import connection
+from django.utils import timezone
 
 from accounts.scoping import Actor
-from workflows.engine import start_run
+from workflows.engine import start_run, sweep_leases
 from workflows.engine.dispatch import Wakeup
-from workflows.engine.follow_on import KeepOne
+from workflows.engine.follow_on import KeepOne, run_with_follow_on
 from workflows.engine.inline import InlineDispatcher
-from workflows.models import RunStatus, StepRun
+from workflows.engine.steps import run_step
+from workflows.models import RunStatus, StepRun, StepStatus
 from workflows.tests.engine_support import (
     DIAMOND,
     chain,
@@ -152,3 +156,93 @@ def test_a_followed_on_run_queues_its_indexing(celery_worker, settings, user, wo
 
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert indexing == [[run.pk]]
+
+
+@contextmanager
+def claims():
+    """The step claims (the conditional UPDATE from queued) this process sends."""
+    seen: list[str] = []
+
+    def count(execute, sql, params, many, context):
+        if '"attempts" = "attempts" + 1' in sql:
+            seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        yield seen
+
+
+def start_inline(user, workflow, **inputs) -> tuple:
+    """A run started with its wake-ups kept in memory: (run, its first wake-up)."""
+    inline = InlineDispatcher()
+    run = start_run(actor=Actor(user), workflow=workflow, inputs=inputs, dispatcher=inline)
+    [wakeup] = inline.pending()
+    return run, wakeup
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_followed_on_successor_is_claimed_in_its_predecessors_transaction(
+    settings, user, workspace
+):
+    settings.ENGINE_FOLLOW_ON_SECONDS = 30
+    run, wakeup = start_inline(user, make_workflow(user, workspace, chain(3)), x="go")
+    inner = InlineDispatcher()
+
+    with claims() as claimed:
+        run_with_follow_on(wakeup.step_run_id, wakeup.lease_seconds, dispatcher=inner)
+
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert documents_by_step(run)["s3"].content == "3 2 one go"
+    assert len(claimed) == 1 and inner.pending() == []  # only s1's own claim; nothing sent
+    rows = {row.key: row for row in StepRun.objects.filter(run=run)}
+    assert [rows[k].attempts for k in ("s1", "s2", "s3")] == [1, 1, 1]
+    # Claimed when s1's outcome was written, in the same transaction.
+    assert rows["s2"].started_at == rows["s1"].finished_at
+    assert rows["s3"].started_at == rows["s2"].finished_at
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claimed_successor_whose_worker_died_is_requeued_by_the_lease_sweep(
+    settings, user, workspace
+):
+    settings.ENGINE_FOLLOW_ON_SECONDS = 30
+    run, wakeup = start_inline(user, make_workflow(user, workspace, chain(2)), x="go")
+    keeper = KeepOne(InlineDispatcher(), deadline=float("inf"))
+
+    run_step(wakeup.step_run_id, wakeup.lease_seconds, dispatcher=keeper)
+    # The worker dies here, with s2 claimed for it and not run.
+
+    s2 = StepRun.objects.get(run=run, key="s2")
+    assert keeper.handed.step_run.pk == s2.pk and keeper.inner.pending() == []
+    assert s2.status == StepStatus.RUNNING and s2.lease_expires_at > timezone.now()
+    StepRun.objects.filter(pk=s2.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    inline = InlineDispatcher()
+    assert sweep_leases(dispatcher=inline)["requeued"] == 1
+    inline.drain()
+
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert documents_by_step(run)["s2"].content == "2 one go"
+    assert StepRun.objects.get(pk=s2.pk).attempts == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_successor_whose_context_is_not_at_hand_is_claimed_after_the_commit(
+    settings, user, workspace
+):
+    settings.ENGINE_FOLLOW_ON_SECONDS = 30
+    run, wakeup = start_inline(user, make_workflow(user, workspace, DIAMOND), topic="k")
+    inner = InlineDispatcher()
+    run_with_follow_on(wakeup.step_run_id, wakeup.lease_seconds, dispatcher=inner)
+    [other_branch] = inner.pending()  # a, then one branch in this worker; the other is sent
+
+    with claims() as claimed:
+        run_with_follow_on(other_branch.step_run_id, dispatcher=InlineDispatcher())
+
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    # The join reads both branches' documents; the second branch had only its own at hand,
+    # so d was kept and claimed after the commit: the branch's claim and d's.
+    assert len(claimed) == 2
+    assert parent_keys(documents_by_step(run)["d"]) == {"b", "c"}
