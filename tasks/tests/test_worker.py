@@ -76,7 +76,7 @@ def test_a_task_past_its_time_limit_times_out_in_the_threads_pool(celery_worker,
 
 
 def test_a_delayed_task_waits_and_a_cancelled_one_never_runs(single_worker, submit, task_of):
-    delayed = submit(task_type="diagnostics.echo", payload={"n": 1}, delay_seconds=1.5)
+    delayed = submit(task_type="diagnostics.echo", payload={"n": 1}, delay_seconds=4)
     doomed = submit(task_type="diagnostics.echo", payload={"n": 2}, delay_seconds=0.5)
     assert delayed["status"] == doomed["status"] == "scheduled"
     response = single_worker_cancel(doomed["id"], task_of)

@@ -209,17 +209,8 @@ def lock(
     if asked for on PostgreSQL, the id of a document to insert later in the transaction
     (taken from its sequence in this statement, so that the insert can go with the step's
     other writes: `insert_document_statements`); None otherwise."""
-    run_attnames = tuple(name for name in columns(Run) if name in run_fields)
     new_id = new_document_id and connection.vendor == "postgresql"
-    # An uncorrelated scalar subquery: one nextval for the statement, not one per row.
-    extra = ", (SELECT nextval(%s::regclass))" if new_id else ""
-    sql = (
-        f"SELECT {select_list('s', StepRun, LOCK_STEP)}, {select_list('r', Run, run_attnames)}"
-        f'{extra} FROM "{STEP}" s JOIN "{RUN}" r ON r."id" = s."run_id" '
-        f'WHERE s."run_id" = %s ORDER BY s."id"'
-    )
-    if connection.features.has_select_for_update:
-        sql += " FOR UPDATE OF s" if connection.features.has_select_for_update_of else " FOR UPDATE"
+    sql, run_attnames = _lock_sql(run_fields, new_id, connection.vendor)
     with connection.cursor() as cursor:
         cursor.execute(sql, [_document_sequence(), run_id] if new_id else [run_id])
         rows = cursor.fetchall()
@@ -232,6 +223,22 @@ def lock(
         [build(StepRun, LOCK_STEP, row[:n]) for row in rows],
         (rows[0][m] if new_id else None),
     )
+
+
+@cache
+def _lock_sql(run_fields: tuple[str, ...], new_id: bool, vendor: str) -> tuple[str, tuple]:
+    """(the statement, the run's columns it reads in order); per database vendor."""
+    run_attnames = tuple(name for name in columns(Run) if name in run_fields)
+    # An uncorrelated scalar subquery: one nextval for the statement, not one per row.
+    extra = ", (SELECT nextval(%s::regclass))" if new_id else ""
+    sql = (
+        f"SELECT {select_list('s', StepRun, LOCK_STEP)}, {select_list('r', Run, run_attnames)}"
+        f'{extra} FROM "{STEP}" s JOIN "{RUN}" r ON r."id" = s."run_id" '
+        f'WHERE s."run_id" = %s ORDER BY s."id"'
+    )
+    if connection.features.has_select_for_update:
+        sql += " FOR UPDATE OF s" if connection.features.has_select_for_update_of else " FOR UPDATE"
+    return sql, run_attnames
 
 
 @cache
