@@ -202,8 +202,10 @@ class Run(models.Model):
 
 
 class StepRun(models.Model):
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="step_runs")
-    key = models.SlugField(max_length=64)
+    # No index of their own: every lookup names the run, which `one_step_run_per_key` leads
+    # with, and each index is written again on every status change (the engine's hot path).
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="step_runs", db_index=False)
+    key = models.SlugField(max_length=64, db_index=False)
     kind = models.CharField(max_length=10, choices=StepKind.choices)
     # Resolved upstream keys (never None here), copied from the run's definition.
     depends_on = models.JSONField(default=list)
@@ -253,8 +255,10 @@ class Document(models.Model):
     """The output of a step run, linked to the upstream documents it was made from."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="documents")
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="documents")
-    step_key = models.SlugField(max_length=64)
+    # Indexed by `one_document_per_step` (run, step key), which every run lookup uses; the
+    # documents list's step filter comes with its workspace's.
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="documents", db_index=False)
+    step_key = models.SlugField(max_length=64, db_index=False)
     title = models.CharField(max_length=300)
     content = models.TextField(blank=True)
     word_count = models.PositiveIntegerField(default=0)
