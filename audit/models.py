@@ -144,13 +144,13 @@ class AuditLogEntry(ChainLink, AbstractLogEntry):
         using=None,
         update_fields=None,
     ):
-        # Linked here, after pre_save: auditlog's `set_actor` context fills the actor and the
+        # Linked here, after pre_save: `audit.context.fill_actor` fills the actor and the
         # remote address in a pre_save receiver, and the hash must cover them.
         if not (self._state.adding and not self.hash):
             return super()._save_table(raw, cls, force_insert, force_update, using, update_fields)
         from audit import chain
 
-        if self.actor_id is None:  # not set by auditlog's set_actor: the request's user
+        if self.actor_id is None:  # not set by acting_for: the request's user
             from audit.context import current_user, request_remote_addr
 
             user = current_user()

@@ -1,13 +1,20 @@
 """Django's authentication signals as security events: every login path that calls
 `authenticate()` (JWT, admin, the browsable API's session login) reports its failures, and
-the JWT login view and Django's own login send `user_logged_in`."""
+the JWT login view and Django's own login send `user_logged_in`. And the audit rows' actor
+inside `acting_for`."""
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db.models.signals import pre_save
 from django.dispatch import receiver
 
+from audit.context import fill_actor
 from audit.events import SecurityEventKind
+from audit.models import AuditLogEntry
 from audit.services import record_security_event
+
+# Who acts for a job (audit.context.acting_for): connected once for every audit row.
+pre_save.connect(fill_actor, sender=AuditLogEntry, dispatch_uid="audit.fill_actor")
 
 
 @receiver(user_login_failed, dispatch_uid="audit.login_failed")

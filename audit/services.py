@@ -242,7 +242,7 @@ def record_change(
 ) -> AuditLogEntry | None:
     """A change-log row for a write the ORM did not see (`model` is "app_label.Model"),
     written in the caller's transaction. `event` names what happened ("run.approved"). The
-    actor defaults to the one `auditlog.context.set_actor` holds. Raises on failure, so the
+    actor defaults to the one `audit.context.acting_for` names. Raises on failure, so the
     change it describes rolls back with it rather than going unaudited."""
     if not settings.AUDIT_ENABLED:
         return None
@@ -290,7 +290,7 @@ def record_changes(
     entries = [_change_entry(model, event, c, actor, action, remote_addr) for c in items]
     with transaction.atomic():  # the chains' locks are transaction locks: a savepoint at least
         for entry in entries:
-            # What save() would run first: auditlog's `set_actor` context (a job acting for
+            # What save() would run first: `audit.context.fill_actor` (a job acting for
             # someone) fills the actor and remote address here, before the hash covers them.
             pre_save.send(
                 sender=AuditLogEntry,
