@@ -5,9 +5,10 @@ upstream documents (two on SQLite), the model call outside any transaction, then
 transaction that locks the run's steps and writes the model calls' usage records, the
 document, its parents and the status (on PostgreSQL the lock also takes the document's id,
 so the usage rows, the document and its links go in one round trip with the status), and
-queues the successors (claiming at once the one this worker follows on with: `HandOff`, whose
-first statement is then the lock). Every delivery of a message is safe: a claim that matches no row
-exits, and an outcome whose claim was lost (cancelled, or re-queued by the sweep) is dropped.
+queues the successors, claiming at once the one this worker follows on with (`HandOff`: its
+first statement is then the lock). Every delivery of a message is safe: a claim that matches
+no row exits, and an outcome whose claim was lost (cancelled, or re-queued by the sweep) is
+dropped.
 """
 
 import logging
