@@ -222,9 +222,12 @@ ANALYTICS_INSIGHT_TRAILING_DAYS = env.int("ANALYTICS_INSIGHT_TRAILING_DAYS", def
 ANALYTICS_IDLE_DAYS = env.int("ANALYTICS_IDLE_DAYS", default=30)
 
 # --- Search ---------------------------------------------------------------------------------
-# Index a run's documents (one message on the `low` queue) once the run finishes; the beat job
-# search.index_pending catches up every SEARCH_INDEX_SWEEP_SECONDS on whatever was missed.
+# Index a run's documents once the run finishes: the runs that finish within
+# SEARCH_INDEX_BATCH_SECONDS of each other are indexed by one message on the `low` queue; the
+# beat job search.index_pending catches up every SEARCH_INDEX_SWEEP_SECONDS on whatever was
+# missed.
 SEARCH_INDEX_ON_RUN_FINISH = env.bool("SEARCH_INDEX_ON_RUN_FINISH", default=True)
+SEARCH_INDEX_BATCH_SECONDS = env.float("SEARCH_INDEX_BATCH_SECONDS", default=1.0)
 SEARCH_INDEX_SWEEP_SECONDS = env.int("SEARCH_INDEX_SWEEP_SECONDS", default=60)
 SEARCH_MAX_QUERY_CHARS = env.int("SEARCH_MAX_QUERY_CHARS", default=500)
 # Each mode ranks at most this many candidates; hybrid fuses the two lists (reciprocal-rank

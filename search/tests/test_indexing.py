@@ -14,8 +14,9 @@ from django.core.management import call_command
 from accounts.models import WorkspaceSettings
 from accounts.scoping import Actor
 from config.testing import free_port, wait_until
-from search import chunking, embeddings, services
+from search import chunking, embeddings, indexing, services, tasks
 from search.models import DocumentChunk
+from search.tests.batch import forget_batch
 from tasks.registry import get_task_type
 from workflows.engine.runs import start_run
 from workflows.tests.engine_support import make_workflow
@@ -177,3 +178,39 @@ def test_a_workspace_may_use_a_providers_embedding_model(
     assert fake_embeddings.requests[0]["body"]["model"] == "embedder"
     body = alice_api.get("/api/v3/documents/search", {"q": "tulips", "mode": "semantic"}).json()
     assert body["results"][0]["document"]["title"] == "Tulips"
+
+
+def test_runs_that_finish_together_are_indexed_by_one_message(
+    write_documents, user, workspace, settings
+):
+    """Each finished run joins the waiting set; only the first of the period sends a message,
+    and that message indexes every run waiting when it runs."""
+    from celery.signals import before_task_publish
+
+    settings.SEARCH_INDEX_ON_RUN_FINISH = True
+    settings.SEARCH_INDEX_BATCH_SECONDS = 30  # still due while the test runs
+    first = write_documents(user, workspace, {"a": ("Alpha", "alpha words")}, index=False)
+    second = write_documents(user, workspace, {"b": ("Beta", "beta words")}, index=False, name="B")
+    sent: list = []
+
+    def record(sender=None, body=None, headers=None, **kwargs):
+        if sender == "search.index_runs":
+            sent.append((body[0], headers.get("eta")))
+
+    forget_batch()
+    before_task_publish.connect(record, weak=False)
+    try:
+        indexing.on_runs_finished(None, run_ids=[first["a"].run_id])
+        indexing.on_runs_finished(None, run_ids=[second["b"].run_id])
+    finally:
+        before_task_publish.disconnect(record)
+        from config.celery_app import app
+
+        app.control.purge()  # the message is not for this test's (absent) worker
+    try:
+        assert len(sent) == 1 and list(sent[0][0]) == [] and sent[0][1]  # one, due later
+        assert tasks.index_runs() == 2  # what that message does when it runs: both runs
+        assert DocumentChunk.objects.filter(document__in=[first["a"], second["b"]]).count() == 2
+        assert tasks.index_runs() == 0  # the set is empty now
+    finally:
+        forget_batch()
