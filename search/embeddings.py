@@ -73,6 +73,13 @@ def normalize(vectors: np.ndarray) -> np.ndarray:
     return (vectors / np.where(norms == 0, 1, norms)).astype(np.float32)
 
 
+def warm_up() -> None:
+    """Load the offline model now, not at a worker's first indexing (~0.2 s that stalled
+    the steps queued behind it): done in a Celery worker's main process before it forks its
+    pool (search/apps.py), so every child starts with it."""
+    _wordllama()
+
+
 @cache
 def _wordllama():
     import wordllama
