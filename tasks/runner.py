@@ -114,7 +114,7 @@ def claim(task_id, *, worker: str, now) -> BackgroundTask | None:
         *(status.value for status in CLAIMABLE),
         _db_datetime(now + EARLY_TOLERANCE),
     ]
-    with connection.cursor() as cursor:
+    with rawsql.cursor() as cursor:
         cursor.execute(_claim_sql(connection.vendor), params)
         row = cursor.fetchone()
     # Built from the row directly: a RawQuerySet's per-query setup was a quarter of the claim.
@@ -171,7 +171,7 @@ def _update_mine(record: BackgroundTask, fields: dict) -> int:
     names = sorted(fields)
     values = [meta.get_field(n).get_db_prep_save(fields[n], connection) for n in names]
     pk = meta.pk.get_db_prep_value(record.pk, connection)
-    with connection.cursor() as cursor:
+    with rawsql.cursor() as cursor:
         cursor.execute(
             _update_mine_sql(tuple(names)), [*values, pk, Status.RUNNING.value, record.attempts]
         )

@@ -14,6 +14,7 @@ from django.db import connection
 from django.db.models import Model
 
 from config.rawsql import build, columns, execute, prep, returning, select_list
+from config.rawsql import cursor as sql_cursor
 from workflows.models import Budget, Document, Run, StepRun
 
 STEP = StepRun._meta.db_table
@@ -85,7 +86,7 @@ CONTEXT_DOCUMENT = ("id", "title", "content", "data")
 
 
 def timeout_of(step_run_id: int) -> int | None:
-    with connection.cursor() as cursor:
+    with sql_cursor() as cursor:
         cursor.execute(f'SELECT "timeout_seconds" FROM "{STEP}" WHERE "id" = %s', [step_run_id])
         row = cursor.fetchone()
     return row[0] if row else None
@@ -111,7 +112,7 @@ def claim(step_run_id: int, *, now, lease) -> StepRun | None:
     """queued -> running, attempts + 1, leased: the one conditional UPDATE that makes every
     delivery of a step's message idempotent. Returns the claimed row, or None."""
     sql = f"{_CLAIM} RETURNING {returning(StepRun, LOAD_STEP)}"
-    with connection.cursor() as cursor:
+    with sql_cursor() as cursor:
         cursor.execute(sql, _claim_params(step_run_id, now, lease))
         row = cursor.fetchone()
     return build(StepRun, LOAD_STEP, row) if row else None
@@ -134,7 +135,7 @@ def load_context(run_id: int, keys: list[str]) -> tuple[Run, Budget | None, dict
         f'SELECT {_CONTEXT_RUN}{extra} FROM "{RUN}" r '
         f'LEFT JOIN "{BUDGET}" b ON b."workspace_id" = r."workspace_id" {join}WHERE r."id" = %s'
     )
-    with connection.cursor() as cursor:
+    with sql_cursor() as cursor:
         cursor.execute(sql, [*params, run_id])
         rows = cursor.fetchall()
     return _context(rows, with_documents=bool(keys))
@@ -176,7 +177,7 @@ def claim_with_context(step_run_id: int, *, now, lease):
         f'AND s."key" IN (SELECT jsonb_array_elements_text(c."context_keys")) '
         f'LEFT JOIN "{DOCUMENT}" d ON d."id" = s."document_id"'
     )
-    with connection.cursor() as cursor:
+    with sql_cursor() as cursor:
         cursor.execute(sql, [*_claim_params(step_run_id, now, lease), "succeeded"])
         rows = cursor.fetchall()
     if not rows:
@@ -211,7 +212,7 @@ def lock(
     other writes: `insert_document_statements`); None otherwise."""
     new_id = new_document_id and connection.vendor == "postgresql"
     sql, run_attnames = _lock_sql(run_fields, new_id, connection.vendor)
-    with connection.cursor() as cursor:
+    with sql_cursor() as cursor:
         cursor.execute(sql, [_document_sequence(), run_id] if new_id else [run_id])
         rows = cursor.fetchall()
     if not rows:
@@ -243,7 +244,7 @@ def _lock_sql(run_fields: tuple[str, ...], new_id: bool, vendor: str) -> tuple[s
 
 @cache
 def _document_sequence() -> str:
-    with connection.cursor() as cursor:
+    with sql_cursor() as cursor:
         cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [f'"{DOCUMENT}"'])
         return cursor.fetchone()[0]
 
@@ -280,7 +281,7 @@ def insert_document(values: dict, parent_ids: list[int]) -> int:
     data-modifying WITH), two elsewhere."""
     names, marks, args = _document_row(values)
     insert = f'INSERT INTO "{DOCUMENT}" ({names}) VALUES ({marks}) RETURNING "id"'
-    with connection.cursor() as cursor:
+    with sql_cursor() as cursor:
         if parent_ids and connection.vendor == "postgresql":
             parents = ", ".join(["(%s::bigint)"] * len(parent_ids))
             cursor.execute(
