@@ -14,6 +14,8 @@ import time
 import redis
 from django.conf import settings
 
+from config import redisconn
+
 logger = logging.getLogger(__name__)
 
 BOUNDS_MS = (5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000)  # then +Inf
@@ -26,7 +28,7 @@ def _key(minute: int) -> str:
 
 
 def _client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+    return redisconn.client(timeout=1)
 
 
 class _Counts:

@@ -13,6 +13,8 @@ import redis
 from celery.signals import heartbeat_sent, worker_ready, worker_shutdown
 from django.conf import settings
 
+from config import redisconn
+
 logger = logging.getLogger(__name__)
 
 
@@ -21,7 +23,7 @@ def _key() -> str:
 
 
 def _client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+    return redisconn.client()
 
 
 def stamp(hostname: str) -> None:

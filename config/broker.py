@@ -12,6 +12,8 @@ import logging
 import redis
 from django.conf import settings
 
+from config import redisconn
+
 logger = logging.getLogger(__name__)
 
 
@@ -22,7 +24,7 @@ def restarted(marker: str) -> bool:
     url = settings.CELERY_BROKER_URL
     if not url.startswith(("redis://", "rediss://", "unix://")):
         return False
-    client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    client = redisconn.client(url)
     try:
         return bool(client.set(marker, "1", nx=True))
     except redis.RedisError:

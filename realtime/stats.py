@@ -25,6 +25,8 @@ import redis
 import redis.asyncio as aioredis
 from django.conf import settings
 
+from config import redisconn
+
 logger = logging.getLogger(__name__)
 
 # Several changes in quick succession (a burst of connects) are written once.
@@ -100,7 +102,7 @@ class ProcessStats:
         """Write soon after each change and at least every heartbeat while connections are
         open; after the last one closes, write once more and stop (the keys then expire)."""
         dirty = self._dirty
-        client = aioredis.Redis.from_url(settings.REDIS_URL)
+        client = redisconn.async_client()
         try:
             while True:
                 try:
@@ -123,7 +125,7 @@ class ProcessStats:
         (exact, at once), the others' from their last write to Redis. Raises RedisError when
         Redis does not answer."""
         ttl = settings.REALTIME_STATS_TTL_SECONDS
-        client = aioredis.Redis.from_url(settings.REDIS_URL)
+        client = redisconn.async_client()
         try:
             ids = await client.zrangebyscore(_key("procs"), time.time() - ttl, "+inf")
             others = [raw.decode() for raw in ids if raw.decode() != self.process_id]
@@ -192,7 +194,7 @@ def read_stats(*, show_group=lambda name: True) -> dict:
     """The sum over every living web process. `show_group(name)` decides which subscribed
     groups are listed by name (the counts always include all of them)."""
     ttl = settings.REALTIME_STATS_TTL_SECONDS
-    client = redis.Redis.from_url(settings.REDIS_URL)
+    client = redisconn.client()
     try:
         now = time.time()
         client.zremrangebyscore(_key("procs"), "-inf", now - ttl)

@@ -19,6 +19,8 @@ import redis
 from django.conf import settings
 from django.core.cache import cache as django_cache
 
+from config import redisconn
+
 logger = logging.getLogger(__name__)
 
 WAITING = "search:index:runs"  # the set of finished runs not indexed yet
@@ -28,7 +30,7 @@ TAKE_AT_ONCE = 500  # runs a message takes from the set per round
 
 @cache
 def _redis() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+    return redisconn.client()
 
 
 def _key(name: str) -> str:
