@@ -103,9 +103,8 @@ def claim(task_id, *, worker: str, now) -> BackgroundTask | None:
     it pending -> queued meanwhile), provided it is due; the row's lock makes sure only one
     of two deliveries wins: the second finds it running. None if it was not ours to take."""
     pk_field = BackgroundTask._meta.pk
-    at = _db_datetime(now)
     params = {
-        "now": at,
+        "now": _db_datetime(now),
         "early": _db_datetime(now + EARLY_TOLERANCE),
         "worker": worker[:200],
         "id": pk_field.get_db_prep_value(pk_field.to_python(task_id), connection),
