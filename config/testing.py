@@ -158,6 +158,60 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def answers(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1:`port`."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def start_redis_server(port: int, cwd: Path) -> subprocess.Popen:
+    """A private `redis-server` on `port` that keeps nothing on disk, answering when this
+    returns; the caller stops it (a test may kill it and start it again, empty)."""
+    server = subprocess.Popen(  # noqa: S603 - our own argv
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""],  # noqa: S607
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=cwd,
+    )
+    wait_until(lambda: answers(port), timeout=30, message="the private redis-server")
+    return server
+
+
+@contextmanager
+def silent_listener() -> Iterator[str]:
+    """A TCP listener that accepts every connection and never says a word (a hung Redis, a
+    network that drops replies); yields a redis:// URL for it."""
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    accepted = []
+    stop = threading.Event()
+
+    def serve():
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
+    finally:
+        stop.set()
+        thread.join()
+        for conn in accepted:
+            conn.close()
+        listener.close()
+
+
 def wait_until(predicate, *, timeout: float = 30.0, interval: float = 0.05, message: str = ""):
     """Poll `predicate` until it returns a truthy value; fail the test after `timeout`."""
     deadline = time.monotonic() + timeout

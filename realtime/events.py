@@ -21,11 +21,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.safejson import json_safe
-from realtime.publisher import (
+from realtime.publisher import DRAIN_TIMEOUT_SECONDS, publisher
+from realtime.sinks import (
     CHANNEL_MESSAGE_TYPE,  # noqa: F401 - consumers and tests read it from here
-    DRAIN_TIMEOUT_SECONDS,
     Batch,
-    publisher,
     send_batch,
 )
 

@@ -1,145 +1,104 @@
 """The per-process publisher behind `realtime.events.publish` (sync code).
 
-`async_to_sync` per event makes a fresh event loop and, with it, fresh connections to the
-channel layer (channels_redis pools connections per loop): 2-10 ms an event. Here one event
-loop per process, in a daemon thread, owns the connections; callers hand their events over
-and go on. One consumer sends them in the order they came, so a process never reorders its
-events. (Two processes may, by a few ms: clients rely on snapshots, not on hearing every
-event in order.) Recreated after a fork (prefork workers), since a loop and its thread do
-not survive one; drained at exit, so a command's last events are not lost. The consumer
-waits REALTIME_PUBLISH_LINGER_MS after a handover and sends it together with those that came
-meanwhile: one message per group for all of them (bench/tasks.py: the worker's two events
-per task cost a fifth of its throughput when each went out alone).
+Callers hand their events over and go on; one daemon thread per process sends them in the
+order they came, so a process never reorders its events. (Two processes may, by a few ms:
+clients rely on snapshots, not on hearing every event in order.) The thread waits
+REALTIME_PUBLISH_LINGER_MS after a handover and sends it together with those that came
+meanwhile: one message per group for all of them (bench/tasks.py: the worker's two events per
+task cost a fifth of its throughput when each went out alone). How it sends is
+`realtime.sinks`: a synchronous Redis pipeline for the pub/sub layer, the layer's async API on
+a loop of the thread's own for any other. Recreated after a fork (prefork workers), since a
+thread does not survive one; drained at exit, so a command's last events are not lost.
 
 Only `realtime.events` uses this module; apps call `realtime.events.publish(...)`.
 """
 
-import asyncio
 import atexit
 import logging
 import os
 import threading
+import time
 from typing import Any
 
 from channels import DEFAULT_CHANNEL_LAYER
 from channels.layers import channel_layers
 from django.conf import settings
 
+from realtime.sinks import AsyncSink, Batch, PubSubSink
+
 logger = logging.getLogger(__name__)
 
-CHANNEL_MESSAGE_TYPE = "realtime.event"
 DRAIN_TIMEOUT_SECONDS = 5
 # Handovers merged into one send at most (a bulk submit's is one handover of thousands).
 MAX_MERGED = 100
 
-# One handover: events, each with the groups it goes to, sent in this order.
-Batch = list[tuple[dict[str, Any], list[str]]]
-
-
-async def send_batch(layer, batch: Batch) -> None:
-    """One channel-layer message per group, carrying that group's events of the batch in
-    their order: a step's few events reach its run, workflow and workspace groups in three
-    sends, not three per event (each send is a Redis round trip, and a worker's CPU)."""
-    per_group: dict[str, list[dict[str, Any]]] = {}
-    for event, groups in batch:
-        for group in dict.fromkeys(groups):
-            per_group.setdefault(group, []).append(event)
-    for group, events in per_group.items():
-        await layer.group_send(
-            group, {"type": CHANNEL_MESSAGE_TYPE, "events": events, "group": group}
-        )
-
 
 def _merged(handovers: list[tuple[Any, Batch]]) -> list[tuple[Any, Batch]]:
-    """Consecutive handovers for the same layer as one batch, in order."""
+    """Consecutive handovers for the same sink as one batch, in order."""
     out: list[tuple[Any, Batch]] = []
-    for layer, batch in handovers:
-        if out and out[-1][0] is layer:
+    for sink, batch in handovers:
+        if out and out[-1][0] is sink:
             out[-1][1].extend(batch)
         else:
-            out.append((layer, list(batch)))
+            out.append((sink, list(batch)))
     return out
 
 
 class Publisher:
-    """One event loop in a daemon thread per process; `send()` never blocks on the layer."""
+    """One daemon thread per process; `send()` never blocks on the layer."""
 
     def __init__(self) -> None:
         self._reset()
 
     def _reset(self) -> None:
-        # Also run in a forked child: the parent's thread is gone there, and its lock may have
-        # been held at the fork.
+        # Also run in a forked child: the parent's thread is gone there, and its locks may
+        # have been held at the fork.
         self._lock = threading.Lock()
-        self._idle = threading.Condition()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._wakeup: asyncio.Event | None = None
-        self._waiting: list[tuple[Any, Batch]] = []  # handed over, not yet taken (under _idle)
-        self._woken = False  # a wake-up is on its way to the loop (under _idle)
-        self._pending = 0
-        self._pid = 0
+        self._work = threading.Condition(self._lock)  # something was handed over
+        self._idle = threading.Condition(self._lock)  # something was sent (or failed)
+        self._waiting: list[tuple[Any, Batch]] = []  # handed over, not yet taken
+        self._pending = 0  # handed over, not yet sent
+        self._pid = 0  # the process whose thread is running
         self._failing = False
-        self._shared = None  # the configured layer that `_own` stands in for
-        self._own = None
+        self._shared = None  # the configured layer that `_sink` stands in for
+        self._sink = None
 
-    def _layer_for(self, shared):
-        """The publisher's own instance of the configured layer (a new one when the setting
-        changes): its connections then belong to the publisher's loop alone, and nobody's
-        `flush()`/`close_pools()` on the shared instance, from another loop, closes them
-        under the publisher."""
-        with self._lock:
-            if shared is not self._shared:
-                self._own = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
-                self._shared = shared
-            return self._own
+    def _sink_for(self, shared):
+        """How to send to the configured layer (a new sink when the setting changes). It
+        publishes through a layer instance of its own: nobody's `flush()`/`close_pools()`
+        on the shared one, from another loop, closes its connections under it."""
+        if shared is not self._shared:
+            own = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
+            config = settings.CHANNEL_LAYERS[DEFAULT_CHANNEL_LAYER].get("CONFIG", {})
+            use_pubsub = PubSubSink.supports(own, config)
+            self._sink = PubSubSink(own, config) if use_pubsub else AsyncSink(own)
+            self._shared = shared
+        return self._sink
 
-    def _start(self) -> asyncio.AbstractEventLoop:
-        with self._lock:
-            if self._loop is None or self._pid != os.getpid():
-                loop = asyncio.new_event_loop()
-                self._pending = 0
-                ready = threading.Event()
-
-                def run() -> None:
-                    asyncio.set_event_loop(loop)
-                    self._wakeup = asyncio.Event()
-                    loop.create_task(self._consume())
-                    ready.set()
-                    loop.run_forever()
-
-                threading.Thread(target=run, name="realtime-publisher", daemon=True).start()
-                ready.wait()
-                self._loop, self._pid = loop, os.getpid()
-            return self._loop
-
-    async def _consume(self) -> None:
+    def _consume(self) -> None:
         while True:
-            await self._wakeup.wait()
-            with self._idle:
+            with self._lock:
+                self._work.wait_for(lambda: self._waiting)
                 backlog = len(self._waiting) >= MAX_MERGED  # then no waiting for more
             if (linger := settings.REALTIME_PUBLISH_LINGER_MS) and not backlog:
                 # Let the handovers of the next few ms join this send: a worker's task
                 # publishes `started` and, a ms later, `succeeded` to the same two groups;
-                # sent together they cost one Redis PUBLISH per group, not one per event,
-                # and the sender wakes this loop once, not per event.
-                await asyncio.sleep(linger / 1000)
-            with self._idle:
+                # sent together they cost one Redis PUBLISH per group, not one per event.
+                time.sleep(linger / 1000)
+            with self._lock:
                 handovers = self._waiting[:MAX_MERGED]
                 del self._waiting[:MAX_MERGED]
-                if not self._waiting:
-                    self._wakeup.clear()
-                    self._woken = False
             try:
-                for layer, batch in _merged(handovers):
-                    await self._send(layer, batch)
+                for sink, batch in _merged(handovers):
+                    self._send(sink, batch)
             finally:
-                with self._idle:
+                with self._lock:
                     self._pending -= len(handovers)
                     self._idle.notify_all()
 
-    async def _send(self, layer, batch: Batch) -> None:
+    def _send(self, sink, batch: Batch) -> None:
         try:
-            await send_batch(layer, batch)
+            sink.send(batch)
             self._failing = False
         except Exception as exc:
             # Said once, in one line with the reason, until it works again: a process
@@ -157,26 +116,22 @@ class Publisher:
     def send(self, layer, batch: Batch) -> None:
         """Hand a batch over for `layer` (the configured one); it is sent after every batch
         handed over before it."""
-        loop = self._start()
-        layer = self._layer_for(layer)
-        with self._idle:
+        with self._lock:
+            if self._pid != os.getpid():
+                thread = threading.Thread(target=self._consume, name="realtime-publisher")
+                thread.daemon = True
+                thread.start()
+                self._pid = os.getpid()
+            self._waiting.append((self._sink_for(layer), batch))
             self._pending += 1
-            self._waiting.append((layer, batch))
-            wake, self._woken = not self._woken, True
-        if wake:
-            try:
-                loop.call_soon_threadsafe(self._wakeup.set)
-            except Exception:
-                with self._idle:
-                    self._woken = False  # the next handover tries to wake it again
-                raise
+            self._work.notify()
 
     def drain(self, timeout: float = DRAIN_TIMEOUT_SECONDS) -> bool:
         """Wait until every batch handed over so far has been sent (or failed); False if
         `timeout` passed first."""
         if self._pid != os.getpid():
             return True  # nothing was handed over in this process
-        with self._idle:
+        with self._lock:
             return self._idle.wait_for(lambda: self._pending <= 0, timeout=timeout)
 
 

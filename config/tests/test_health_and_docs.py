@@ -1,14 +1,12 @@
 import asyncio
 import copy
 import shutil
-import socket
-import subprocess
 
 import pytest
 from asgiref.sync import sync_to_async
 
 from config import health
-from config.testing import free_port, wait_until
+from config.testing import free_port, start_redis_server
 
 pytestmark = pytest.mark.django_db
 
@@ -107,27 +105,17 @@ def test_the_channel_layer_check_is_not_fooled_by_a_redis_restart(settings, tmp_
     down for it (it answered 503 once after every restart)."""
     port = free_port()
 
-    def start_redis() -> subprocess.Popen:
-        server = subprocess.Popen(  # noqa: S603 - our own argv
-            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            cwd=tmp_path,
-        )
-        wait_until(lambda: _answers(port), timeout=30, message="the private redis-server")
-        return server
-
     layers = copy.deepcopy(settings.REDIS_CHANNEL_LAYERS)
     layers["default"]["CONFIG"]["hosts"] = [{"address": f"redis://127.0.0.1:{port}/0"}]
     settings.CHANNEL_LAYERS = layers
-    server = start_redis()
+    server = start_redis_server(port, tmp_path)
 
     async def check_twice_on_one_loop() -> list[dict]:
         nonlocal server
         results = [await sync_to_async(health.check_channel_layer)()]
         server.terminate()  # restarted empty: the layer's connection is gone
         server.wait(timeout=30)
-        server = start_redis()
+        server = start_redis_server(port, tmp_path)
         results.append(await sync_to_async(health.check_channel_layer)())
         return results
 
@@ -137,11 +125,3 @@ def test_the_channel_layer_check_is_not_fooled_by_a_redis_restart(settings, tmp_
         server.kill()
         server.wait(timeout=30)
     assert [r["backend"] for r in results] == ["RedisPubSubChannelLayer"] * 2
-
-
-def _answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False

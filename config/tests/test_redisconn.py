@@ -1,41 +1,17 @@
 """Our Redis clients give up on a Redis that accepts connections and never answers (a hung
 server, a network that drops replies) at their own time-out; the API says 503."""
 
-import socket
-import threading
-
 import pytest
 import redis
 
 from config import redisconn
-from config.testing import assert_error
+from config.testing import assert_error, silent_listener
 
 
 @pytest.fixture
 def silent_redis():
-    """A TCP listener that accepts every connection and never says a word."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    accepted = []
-    stop = threading.Event()
-
-    def serve():
-        listener.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                accepted.append(listener.accept()[0])
-            except TimeoutError:
-                continue
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
-    stop.set()
-    thread.join()
-    for conn in accepted:
-        conn.close()
-    listener.close()
+    with silent_listener() as url:
+        yield url
 
 
 def test_a_client_gives_up_on_a_silent_redis_at_its_timeout(silent_redis):
