@@ -69,6 +69,28 @@ def test_every_group_is_heard_across_two_shards(settings, tmp_path):
         assert [event["data"]["n"] for event in heard[group]] == [0, 1, 2]
 
 
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server not installed")
+def test_publishing_resumes_after_redis_restarts_empty(settings, tmp_path, caplog):
+    caplog.set_level(logging.WARNING, logger="realtime.publisher")
+    port = free_port()
+    server = start_redis_server(port, tmp_path)
+    try:
+        layers_on(settings, [f"redis://127.0.0.1:{port}/0"])
+        group = f"test.restart.{uuid.uuid4().hex}"
+        assert len(asyncio.run(hear([group], sent=1))[group]) == 1
+        server.kill()
+        server.wait(timeout=30)
+        events.publish("lost", {}, groups=[group])  # nobody to hear it: logged, not raised
+        assert events.drain(timeout=30)
+        assert any("not published" in r.getMessage() for r in caplog.records)
+        server = start_redis_server(port, tmp_path)
+        # The sink's clients connect again by themselves: the next events are heard.
+        assert [e["type"] for e in asyncio.run(hear([group], sent=2))[group]] == ["probe"] * 2
+    finally:
+        server.kill()
+        server.wait(timeout=30)
+
+
 def test_an_encrypted_layer_is_heard_too(settings):
     """The sink serializes with the layer itself (here: encrypting with its key)."""
     layers_on(settings, [settings.REDIS_URL], symmetric_encryption_keys=["a-test-key"])
