@@ -31,6 +31,9 @@ logger = logging.getLogger(__name__)
 DRAIN_TIMEOUT_SECONDS = 5
 # Handovers merged into one send at most (a bulk submit's is one handover of thousands).
 MAX_MERGED = 100
+# Handovers kept waiting at most: past it the oldest is dropped (events are at-most-once;
+# clients catch up from snapshots), so a Redis that hangs does not grow a busy process.
+MAX_WAITING = 10_000
 
 
 def _merged(handovers: list[tuple[Any, Batch]]) -> list[tuple[Any, Batch]]:
@@ -58,6 +61,7 @@ class Publisher:
         self._idle = threading.Condition(self._lock)  # something was sent (or failed)
         self._waiting: list[tuple[Any, Batch]] = []  # handed over, not yet taken
         self._pending = 0  # handed over, not yet sent
+        self._dropped = 0  # handovers dropped since the last warning about it
         self._pid = 0  # the process whose thread is running
         self._failing = False
         self._shared = None  # the configured layer that `_sink` stands in for
@@ -88,6 +92,13 @@ class Publisher:
             with self._lock:
                 handovers = self._waiting[:MAX_MERGED]
                 del self._waiting[:MAX_MERGED]
+                dropped, self._dropped = self._dropped, 0
+            if dropped:
+                logger.warning(
+                    "realtime publisher: %d handover(s) of events dropped, the oldest first: "
+                    "the channel layer did not keep up",
+                    dropped,
+                )
             try:
                 for sink, batch in _merged(handovers):
                     self._send(sink, batch)
@@ -122,6 +133,10 @@ class Publisher:
                 thread.daemon = True
                 thread.start()
                 self._pid = os.getpid()
+            if len(self._waiting) >= MAX_WAITING:
+                del self._waiting[0]
+                self._pending -= 1
+                self._dropped += 1
             self._waiting.append((self._sink_for(layer), batch))
             self._pending += 1
             self._work.notify()

@@ -205,6 +205,23 @@ def test_publish_does_not_raise_when_the_channel_layer_is_down(settings, caplog)
     assert len(failures) == 1  # said once, not once per event
 
 
+def test_a_layer_that_does_not_keep_up_loses_the_oldest_handovers_not_memory(
+    recording_layer, settings, monkeypatch, caplog
+):
+    from realtime import publisher
+
+    caplog.set_level(logging.WARNING, logger="realtime.publisher")
+    monkeypatch.setattr(publisher, "MAX_WAITING", 5)
+    settings.REALTIME_PUBLISH_LINGER_MS = 0
+    for n in range(40):  # far faster than the layer's 20 ms a message
+        events.publish(f"e.{n}", {}, groups=["g"])
+    assert events.drain()
+    heard = [t for _, types in recording_layer for t in types]
+    assert len(heard) < 40 and heard[-1] == "e.39"  # the newest are kept
+    assert heard == sorted(heard, key=lambda t: int(t.split(".")[1]))  # still in order
+    assert any("dropped" in r.getMessage() for r in caplog.records)
+
+
 @pytest.mark.integration
 def test_a_forked_child_publishes_through_a_publisher_of_its_own(redis_layer):
     group = f"test.fork.{uuid.uuid4().hex}"
