@@ -74,10 +74,6 @@ class PubSubSink:
         for pipe in pipes.values():
             pipe.execute()
 
-    def close(self) -> None:
-        for client in self._shards:
-            client.close()
-
 
 def _client(host: dict) -> redis.Redis:
     options = {**host, "socket_timeout": TIMEOUT_SECONDS, "socket_connect_timeout": TIMEOUT_SECONDS}
