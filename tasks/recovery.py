@@ -7,6 +7,8 @@
   at the first recovery after the restart (config/broker.py). A queued task is not resent
   for being old: a long backlog is not a lost message, and resending it would only grow.
 - `retrying` long after its retry was due: the retry message was lost. Hand it over again.
+- taken from the broker by a worker that is gone (killed with the messages it had prefetched
+  and not started): those messages go back in their queues (config/broker.py), steps' too.
 - `running` past its deadline (timeout + grace) and then some: the worker died without a
   word (kill -9, a lost host). Retry it if it has retries left, else fail it, saying so.
 Sending twice is harmless: workers claim records with a conditional update.
@@ -26,6 +28,9 @@ BROKER_MARKER = "docchain:tasks:broker-alive"
 
 LOST_RETRY_AFTER = timedelta(minutes=10)
 DEAD_WORKER_AFTER = timedelta(minutes=1)
+# A message a worker took this long ago and no live worker holds is given back. Every worker
+# holds its messages well before then (it reports them as soon as it has read them).
+ORPHANED_AFTER_SECONDS = 30
 
 
 def recover_stalled() -> dict:
@@ -43,6 +48,7 @@ def recover_stalled() -> dict:
         lost = Q(status=Status.RETRYING, run_after__lt=now - LOST_RETRY_AFTER)
     resend = list(BackgroundTask.objects.filter(lost))
     dispatch.send_all(resend)
+    restored = broker.restore_orphans(older_than=ORPHANED_AFTER_SECONDS)
     dead = BackgroundTask.objects.filter(
         status=Status.RUNNING, deadline_at__lt=now - DEAD_WORKER_AFTER
     )
@@ -76,6 +82,7 @@ def recover_stalled() -> dict:
             failed += 1
     return {
         "resent": len(stale) + len(resend),
+        "restored_messages": restored,
         "retried_lost": retried,
         "failed_lost": failed,
     }
