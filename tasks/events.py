@@ -2,6 +2,11 @@
 
 Types: task.queued, task.scheduled, task.started, task.progress, task.retrying,
 task.succeeded, task.failed, task.timed_out, task.cancelled.
+
+Events come from more than one process (the web process queues, a worker starts and ends), and
+each process's publisher waits a moment before it sends, so a client may hear a worker's
+`task.started` before the web process's `task.queued`. Every event carries `seq`, which only
+grows over a task's life: a client that has applied an event skips any with a lower `seq`.
 """
 
 from collections.abc import Iterable
@@ -12,6 +17,26 @@ from django.db import transaction
 from realtime import events, groups
 from tasks.models import BackgroundTask
 from tasks.signals import task_finished
+
+# Where an event comes within one attempt. `queued` precedes the claim that counts the attempt.
+PHASES = {
+    "queued": 0,
+    "scheduled": 0,
+    "started": 1,
+    "progress": 2,
+    "retrying": 3,
+    "succeeded": 4,
+    "failed": 4,
+    "timed_out": 4,
+    "cancelled": 4,
+}
+
+
+def seq(task: BackgroundTask, event: str) -> int:
+    """The event's place in the task's life: by resubmission (a retry from the API starts the
+    count of attempts again), then attempt, then phase. Attempts stay below 100
+    (TASKS_MAX_RETRIES)."""
+    return (task.resubmissions * 100 + task.attempts) * 10 + PHASES[event]
 
 
 def event_data(task: BackgroundTask, **extra) -> dict:
@@ -51,13 +76,15 @@ def _signal_failure(task: BackgroundTask, event: str) -> None:
 def publish(task: BackgroundTask, event: str, **extra) -> None:
     """Now (worker code runs outside transactions)."""
     if targets := groups_for(task):
-        events.publish(f"task.{event}", event_data(task, **extra), groups=targets)
+        data = event_data(task, seq=seq(task, event), **extra)
+        events.publish(f"task.{event}", data, groups=targets)
     _signal_failure(task, event)
 
 
 def publish_on_commit(task: BackgroundTask, event: str, **extra) -> None:
     if targets := groups_for(task):
-        events.publish_on_commit(f"task.{event}", event_data(task, **extra), groups=targets)
+        data = event_data(task, seq=seq(task, event), **extra)
+        events.publish_on_commit(f"task.{event}", data, groups=targets)
     if event in FAILED_EVENTS:
         transaction.on_commit(partial(_signal_failure, task, event))
 
@@ -65,5 +92,7 @@ def publish_on_commit(task: BackgroundTask, event: str, **extra) -> None:
 def publish_many(tasks: Iterable[BackgroundTask], event: str) -> None:
     """One event per task, handed over at once (a bulk submit sends thousands)."""
     events.publish_batch(
-        (f"task.{event}", event_data(t), targets) for t in tasks if (targets := groups_for(t))
+        (f"task.{event}", event_data(t, seq=seq(t, event)), targets)
+        for t in tasks
+        if (targets := groups_for(t))
     )

@@ -39,7 +39,6 @@ _COLUMNS = rawsql.columns(
         "traceback",
         "idempotency_key",
         "scheduled_for",
-        "resubmissions",
         "duration_ms",
         "created_at",
         "queued_at",

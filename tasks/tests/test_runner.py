@@ -221,6 +221,36 @@ def test_cancel_is_announced_after_commit(queued, user, django_capture_on_commit
     assert drain() == ["task.cancelled"]
 
 
+def test_seq_grows_over_a_life_a_retry_from_the_api_starts_again(
+    queued, user, django_capture_on_commit_callbacks
+):
+    @task_type("tests.broken", schema={"type": "object"}, description="x")
+    def broken(ctx, payload):
+        raise ZeroDivisionError("no")
+
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(groups.user_group(user.pk), channel)
+    task = queued("tests.broken")  # pending: this test's transaction never commits
+    assert runner.run(str(task.pk)) == Status.FAILED
+    with django_capture_on_commit_callbacks(execute=True):  # sends, marks queued, announces
+        services.retry_task(actor=user, task=BackgroundTask.objects.get(pk=task.pk))
+    assert runner.run(str(task.pk)) == Status.FAILED
+    seen = []
+    while _pending(layer, channel):
+        message = async_to_sync(layer.receive)(channel)
+        seen += [(e["type"], e["data"]["seq"]) for e in message["events"]]
+    assert [event_type for event_type, _ in seen] == [
+        "task.started",
+        "task.failed",
+        "task.queued",  # the retry: attempts start from 0 again, seq does not
+        "task.started",
+        "task.failed",
+    ]
+    seqs = [n for _, n in seen]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs), seen
+
+
 def test_the_context_knows_who_asked(queued, user, workspace):
     seen = {}
 

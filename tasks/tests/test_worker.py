@@ -259,16 +259,24 @@ def test_a_worker_announces_each_state_change_over_the_channel_layer(
         import asyncio
 
         seen = []
-        while "task.succeeded" not in seen:
+        while not any(event_type == "task.succeeded" for event_type, _ in seen):
             message = await asyncio.wait_for(layer.receive(channel), timeout=10)
-            seen += [e["type"] for e in message["events"] if e["data"]["id"] == task["id"]]
-        return seen
+            seen += [
+                (e["type"], e["data"]["seq"])
+                for e in message["events"]
+                if e["data"]["id"] == task["id"]
+            ]
+        return [event_type for event_type, _ in seen], [n for _, n in seen]
 
-    seen = async_to_sync(collect)()
+    seen, seqs = async_to_sync(collect)()
     # `queued` comes from this process and may cross `started` from the worker on the way.
     assert "task.queued" in seen
+    life = ["task.queued", "task.started", "task.retrying", "task.started", "task.succeeded"]
+    # ... and `seq` puts them back in the order of the task's life, whatever order they came in.
+    assert [event_type for _, event_type in sorted(zip(seqs, seen, strict=True))] == life
+    assert len(set(seqs)) == len(seqs)  # no two steps of its life share a place
     seen.remove("task.queued")
-    assert seen == ["task.started", "task.retrying", "task.started", "task.succeeded"]
+    assert seen == life[1:]
     async_to_sync(layer.flush)()
 
 
