@@ -64,8 +64,8 @@ def restore_orphans(*, older_than: float) -> int:
             held = _held_by_live_workers(app, list(taken.values()))
             restored = 0
             for tag, message_id in taken.items():
-                if message_id not in held:
-                    channel.qos.restore_by_tag(tag, client=client, leftmost=True)
+                if message_id not in held:  # to the end consumers read first: they are due
+                    channel.qos.restore_by_tag(tag, client=client)
                     restored += 1
     except Exception:
         logger.warning("could not restore the messages of lost workers", exc_info=True)

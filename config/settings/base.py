@@ -330,10 +330,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # Messages each worker process holds at once, running included (acks_late). 1 keeps the
 # priorities (a high task never waits behind a low one a busy worker has taken ahead) and shares
-# long model calls fairly between workers. A worker of short jobs only may take more: with 4,
-# bench/tasks.py ran 2,000 echo tasks at 0.67-0.82x bare Celery's pace, against 0.56-0.65x with
-# 1, the same hour (a process no longer waits for an acknowledgement and a fetch to go round the
-# broker between tasks). What a killed worker held is given back by maintenance.recover_tasks.
+# long model calls fairly between workers. A worker of short jobs only may take more: a process
+# then no longer waits for an acknowledgement and a fetch to go round the broker between tasks
+# (bench/tasks.py, 2,000 echo tasks, runs in turns over one evening: 0.64-0.82x bare Celery's
+# pace with 4, 0.52-0.71x with 1). What a killed worker held is given back by
+# maintenance.recover_tasks (config/broker.py).
 CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=1)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=600)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=540)
