@@ -129,7 +129,7 @@ def main() -> None:
         result["by_processes"][str(workers)] = {
             "ours": ours,
             "peer": peer,
-            "ratio": round(ours["rps"] / peer["rps"], 3),
+            "ratio": round(ours["rps"] / peer["rps"], 3) if peer["rps"] else None,
         }
     first = result["by_processes"][args.workers.split(",")[0]]
     result.update(

@@ -12,7 +12,9 @@ REDIS_URL Redis (its queues are purged first). Writes nothing outside var/.
 
 The three phases run in turn, --rounds times, and the figures are each phase's median: on a
 shared machine one phase of a few seconds can land on a busy moment (the same code gave
-0.49-0.82x in single rounds in a row); every round's ratio is printed too.
+0.49-0.82x in single rounds in a row); every round's ratio is printed too. `cpu_ms_per_task`
+says where each phase's time went: CPU per task of this process (the API and the client), the
+worker's parent and pool, PostgreSQL and Redis, and how many of the cores were busy.
 """
 
 import argparse
@@ -50,7 +52,7 @@ def main() -> None:
     from rest_framework.test import APIClient
 
     from accounts import services as accounts
-    from bench.support import throwaway_database, worker
+    from bench.support import cpu_seconds, cpu_used, throwaway_database, worker
     from config.celery_app import app
     from config.testing import wait_until
     from tasks.models import BackgroundTask, Status
@@ -66,7 +68,7 @@ def main() -> None:
             concurrency=args.concurrency,
             loglevel="INFO",
             include=("bench.celery_floor",),
-        ),
+        ) as worker_process,
     ):
         user = accounts.register_user(
             username="bench", password="Bench-password-42", email="bench@example.com"
@@ -148,11 +150,23 @@ def main() -> None:
         floor(50)
         bare(50)  # warm up both paths (worker imports, connections)
         ours(50)
+
+        def measured(phase, run):
+            """Run one phase; its CPU per task by part (bench/support.py) goes to `cpu`."""
+            before = cpu_seconds(worker_process.pid)
+            outcome = run(args.n)
+            seconds = outcome[0] if isinstance(outcome, tuple) else outcome
+            cpu[phase].append(
+                cpu_used(before, cpu_seconds(worker_process.pid), per=args.n, seconds=seconds)
+            )
+            return outcome
+
         rounds = []
+        cpu: dict[str, list[dict]] = {"bare": [], "floor": [], "ours": []}
         for _ in range(args.rounds):
-            bare_s = bare(args.n)
-            floor_s = floor(args.n)
-            rounds.append((bare_s, floor_s, *ours(args.n)))
+            bare_s = measured("bare", bare)
+            floor_s = measured("floor", floor)
+            rounds.append((bare_s, floor_s, *measured("ours", ours)))
         bare_s, floor_s, ours_s, submit_s = (
             statistics.median(r[i] for r in rounds) for i in range(4)
         )
@@ -183,6 +197,15 @@ def main() -> None:
             "rounds": args.rounds,
             "ratio_ours_to_bare_per_round": [round(b / o, 3) for b, _, o, _ in rounds],
             "ratio_floor_to_bare_per_round": [round(b / f, 3) for b, f, _, _ in rounds],
+            # Where a task's time goes: CPU ms per task by part, each part's median over the
+            # rounds; `busy_cores` below 2 means the phase waited more than it computed.
+            "cpu_ms_per_task": {
+                phase: {
+                    part: round(statistics.median(r.get(part, 0.0) for r in measures), 2)
+                    for part in measures[0]
+                }
+                for phase, measures in cpu.items()
+            },
         }
         print(json.dumps(result))
 
