@@ -31,13 +31,6 @@ class PersonalPolicy:
     ip_rules: dict = field(default_factory=dict)
 
 
-def _version() -> int:
-    try:
-        return int(cache.get_or_set(_VERSION_KEY, 1, None))
-    except Exception:
-        return 0
-
-
 def invalidate() -> None:
     """Forget every cached answer (a policy or a membership changed)."""
     try:
@@ -73,20 +66,32 @@ def _compute(user_id: int) -> PersonalPolicy:
     )
 
 
+def _cached(key: str, compute):
+    """`compute()`, cached under `key` while the version is current: one round trip for both
+    (this runs on every API request), and `invalidate` drops every entry at once."""
+    try:
+        found = cache.get_many([_VERSION_KEY, key])
+    except Exception:  # Redis down: read from the database
+        return compute()
+    version, entry = found.get(_VERSION_KEY), found.get(key)
+    if version is not None and entry is not None and entry["version"] == version:
+        return entry["value"]
+    with contextlib.suppress(Exception):  # Redis down: computed again next time
+        if version is None:  # read before computing: a change meanwhile makes the entry stale
+            cache.add(_VERSION_KEY, 1, None)
+            version = cache.get(_VERSION_KEY)
+    value = compute()
+    if version is not None:
+        with contextlib.suppress(Exception):
+            cache.set(key, {"version": version, "value": value}, CACHE_SECONDS)
+    return value
+
+
 def effective_for_user(user_id: int | None) -> PersonalPolicy:
     if user_id is None:
         return PersonalPolicy()
-    key = f"security-policy:{_version()}:user:{user_id}"
-    try:
-        cached = cache.get(key)
-    except Exception:
-        cached = None
-    if cached is not None:
-        return PersonalPolicy(**cached)
-    policy = _compute(user_id)
-    with contextlib.suppress(Exception):  # Redis down: computed again next time
-        cache.set(key, asdict(policy), CACHE_SECONDS)
-    return policy
+    rules = _cached(f"security-policy:user:{user_id}", lambda: asdict(_compute(user_id)))
+    return PersonalPolicy(**rules)
 
 
 def ip_allowed(cidrs: list[str], ip: str | None) -> bool:
@@ -160,18 +165,13 @@ def members_without_mfa(workspace: Workspace) -> int:
 
 def workspace_rules(workspace_id: int) -> dict:
     """The rules on a workspace's own keys: {"api_key_max_age_days", "allowed_cidrs"}."""
-    key = f"security-policy:{_version()}:workspace:{workspace_id}"
-    try:
-        cached = cache.get(key)
-    except Exception:
-        cached = None
-    if cached is not None:
-        return cached
-    row = (
-        WorkspaceSecurityPolicy.objects.filter(workspace_id=workspace_id)
-        .values("api_key_max_age_days", "allowed_cidrs")
-        .first()
-    ) or {"api_key_max_age_days": None, "allowed_cidrs": []}
-    with contextlib.suppress(Exception):  # Redis down: read again next time
-        cache.set(key, row, CACHE_SECONDS)
-    return row
+
+    def compute() -> dict:
+        row = (
+            WorkspaceSecurityPolicy.objects.filter(workspace_id=workspace_id)
+            .values("api_key_max_age_days", "allowed_cidrs")
+            .first()
+        )
+        return row or {"api_key_max_age_days": None, "allowed_cidrs": []}
+
+    return _cached(f"security-policy:workspace:{workspace_id}", compute)

@@ -109,13 +109,15 @@ def check_session(sid, *, user_id: int | None = None) -> None:
         sid = uuid.UUID(str(sid))
     except ValueError:
         raise SessionEnded() from None
+    # One round trip on most requests: the session's state and whether last-seen is fresh.
     try:
-        state = cache.get(_state_key(sid))
+        found = cache.get_many([_state_key(sid), _seen_key(sid)])
     except Exception:
-        state = None
+        found = {}
+    state = found.get(_state_key(sid))
     if state == _REVOKED:
         raise SessionEnded()
-    if state == _ACTIVE and not _due_for_touch(sid):
+    if state == _ACTIVE and (_seen_key(sid) in found or not _due_for_touch(sid)):
         return
     session = _load(sid)
     if session is None or (user_id is not None and str(session.user_id) != str(user_id)):

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import Avg, Count, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import Avg, Count, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -53,6 +53,12 @@ def workflows_for(actor: Actor) -> QuerySet[Workflow]:
         .annotate(step_count=Coalesce(Subquery(steps), 0))
         .order_by("-updated_at", "-id")
     )
+
+
+def with_creator_name(workflows: QuerySet[Workflow]) -> QuerySet[Workflow]:
+    """The creator's username as `created_by_username`: a list needs that column, not a whole
+    user row turned into a model instance per row."""
+    return workflows.annotate(created_by_username=F("created_by__username"))
 
 
 def get_workflow(actor: Actor, pk) -> Workflow:

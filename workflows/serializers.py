@@ -6,12 +6,14 @@ every problem is reported naming the step, whether it came through the API, an i
 the CLI.
 """
 
+from functools import cached_property
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.viewsets import WorkspaceField
-from config.api.fields import ObjectIdField
+from config.api.fields import ObjectIdField, iso_datetimes
 from workflows import selectors
 from workflows.authoring import current_definition
 from workflows.definition_schema import definition_schema
@@ -90,9 +92,6 @@ class ReorderSerializer(serializers.Serializer):
     keys = serializers.ListField(child=serializers.CharField(max_length=64), allow_empty=False)
 
 
-_DATETIME = serializers.DateTimeField()
-
-
 class WorkflowSerializer(serializers.ModelSerializer):
     step_count = serializers.SerializerMethodField()
     created_by = serializers.CharField(
@@ -122,11 +121,22 @@ class WorkflowSerializer(serializers.ModelSerializer):
         count = getattr(workflow, "step_count", None)
         return count if count is not None else workflow.steps.count()
 
+    @cached_property
+    def _write_datetime(self):
+        return iso_datetimes()  # once per list, not per row
+
+    @staticmethod
+    def _creator(workflow: Workflow) -> str | None:
+        # The list selects the username alone (`with_creator_name`), not the whole user row.
+        if hasattr(workflow, "created_by_username"):
+            return workflow.created_by_username
+        return workflow.created_by.username if workflow.created_by_id else None
+
     def to_representation(self, workflow: Workflow) -> dict:
         """The fields above written out directly: DRF's generic per-field path was most of a
         list request's time (50 rows x 13 fields). Same fields, types and formats (a test
         compares this with the generic path on the same rows)."""
-        iso = _DATETIME.to_representation
+        iso = self._write_datetime
         return {
             "id": workflow.pk,
             "workspace": workflow.workspace_id,
@@ -138,7 +148,7 @@ class WorkflowSerializer(serializers.ModelSerializer):
             "inputs": workflow.inputs,
             "version": workflow.version,
             "step_count": self.get_step_count(workflow),
-            "created_by": workflow.created_by.username if workflow.created_by_id else None,
+            "created_by": self._creator(workflow),
             "created_at": iso(workflow.created_at),
             "updated_at": iso(workflow.updated_at),
         }

@@ -1,5 +1,9 @@
 """Serializer fields every app's API shares."""
 
+from datetime import datetime
+
+from django.conf import settings
+from django.utils import timezone
 from rest_framework import serializers
 
 MAX_ID = 2**63 - 1  # a bigint: a larger id reaches the database as an error, not as "not found"
@@ -12,3 +16,23 @@ class ObjectIdField(serializers.IntegerField):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", MAX_ID)
         super().__init__(**kwargs)
+
+
+def iso_datetimes():
+    """A function writing datetimes as DRF's DateTimeField does (ISO 8601 in the current time
+    zone, UTC as "Z"), with the time zone looked up once: for lists written row by row, where
+    DRF's per-value lookup was a tenth of the request."""
+    zone = timezone.get_current_timezone() if settings.USE_TZ else None
+
+    def write(value: datetime | None) -> str | None:
+        if value is None:
+            return None
+        if zone is None or timezone.is_naive(value):
+            return _DATETIME.to_representation(value)
+        text = value.astimezone(zone).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    return write
+
+
+_DATETIME = serializers.DateTimeField()

@@ -68,7 +68,10 @@ class WorkflowViewSet(WorkspaceScopedModelViewSet):
     lookup_value_regex = r"\d+"
 
     def get_queryset(self):
-        workflows = selectors.workflows_for(self.actor).select_related("created_by")
+        workflows = selectors.workflows_for(self.actor)
+        if self.action == "list":
+            return selectors.with_creator_name(workflows)
+        workflows = workflows.select_related("created_by")
         if self.action == "retrieve":
             workflows = workflows.prefetch_related("steps")
         return workflows
