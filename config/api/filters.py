@@ -2,6 +2,7 @@
 
 import django_filters
 from django import forms
+from django_filters.rest_framework import DjangoFilterBackend
 
 # What a 64-bit integer column can hold (ids are bigints).
 ID_MIN, ID_MAX = -(2**63), 2**63 - 1
@@ -18,3 +19,18 @@ class IdFilter(django_filters.NumberFilter):
         kwargs.setdefault("min_value", ID_MIN)
         kwargs.setdefault("max_value", ID_MAX)
         super().__init__(*args, **kwargs)
+
+
+class FilterBackend(DjangoFilterBackend):
+    """django-filter's backend, skipped when the query string names none of the filterset's
+    parameters: with nothing to filter by it changes nothing, and building its form on every
+    list request cost a twentieth of one. A parameter counts by prefix, for filters that take
+    several (`created_after`, `created_before`)."""
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is not None:
+            names = tuple(filterset_class.base_filters)
+            if not any(param.startswith(names) for param in request.query_params):
+                return queryset
+        return super().filter_queryset(request, queryset, view)

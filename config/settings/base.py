@@ -79,13 +79,16 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "audit.context.AuditContextMiddleware",
-    "accounts.authentication.LoginSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
-    # Last: turns axes' lockout of a browser login (admin, browsable API) into our 429.
+    # Around the views: turns axes' lockout of a browser login (admin, browsable API) into our 429.
     "axes.middleware.AxesMiddleware",
+    # Innermost, and sync-only: Django then runs the whole chain in one thread under ASGI. With an
+    # async-capable middleware innermost, every hook of those above it down to the first sync-only
+    # one ran in a thread hop of its own (MiddlewareMixin.__acall__): seven more hops a request.
+    "accounts.authentication.LoginSessionMiddleware",
 ]
 
 TEMPLATES = [
@@ -239,7 +242,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "config.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "config.api.filters.FilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_PARSER_CLASSES": [
