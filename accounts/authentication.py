@@ -5,9 +5,9 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
-from accounts import policies, sessions
+from accounts import policies, sessions, user_cache
 from accounts.errors import SessionEnded
-from accounts.models import ApiKey, Membership
+from accounts.models import ApiKey, Membership, User
 from audit.events import SecurityEventKind
 from audit.models import SecurityEvent
 from audit.services import record_security_event
@@ -90,17 +90,23 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         return API_KEY_KEYWORD
 
 
-def check_token_session(token) -> None:
-    """An access token is good only while its login session is (HTTP and WebSocket alike)."""
+def check_token_session(token) -> User | None:
+    """An access token is good only while its login session is (HTTP and WebSocket alike).
+    Returns the token's user when Redis has its row (read in the same round trip), else None."""
     sid = token.get(sessions.SID_CLAIM)
     if not sid:
         raise exceptions.AuthenticationFailed(
             "This token belongs to no login session; log in again.", code="session_revoked"
         )
+    user_id = _int_or_none(token.get("user_id"))
     try:
-        sessions.check_session(sid, user_id=_int_or_none(token.get("user_id")))
+        row = sessions.check_session(
+            sid, user_id=user_id, also=user_cache.key(user_id) if user_id else None
+        )
     except SessionEnded as exc:
         raise exceptions.AuthenticationFailed(exc.message, code=exc.code) from None
+    user = user_cache.from_entry(row)
+    return user if user is not None and user.pk == user_id else None
 
 
 def _int_or_none(value):
@@ -112,12 +118,24 @@ def _int_or_none(value):
 
 class SessionJWTAuthentication(JWTAuthentication):
     """simplejwt's JWT check, plus: the token's login session (`sid`) is still active, so
-    logout and revocation end access tokens at once."""
+    logout and revocation end access tokens at once. The user comes from Redis with the
+    session's state when it is there (`accounts.user_cache`), else from its row."""
+
+    _cached_user: User | None = None  # DRF makes an instance per request
 
     def get_validated_token(self, raw_token):
         token = super().get_validated_token(raw_token)
-        check_token_session(token)
+        self._cached_user = check_token_session(token)
         return token
+
+    def get_user(self, validated_token):
+        user = self._cached_user
+        if user is None:
+            user = super().get_user(validated_token)
+            user_cache.remember(user)
+        elif not user.is_active:  # as simplejwt's own check on the row
+            raise exceptions.AuthenticationFailed("User is inactive", code="user_inactive")
+        return user
 
 
 class LoginSessionMiddleware:

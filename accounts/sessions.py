@@ -102,23 +102,27 @@ def _load(sid) -> LoginSession | None:
     return LoginSession.objects.filter(pk=sid).first()
 
 
-def check_session(sid, *, user_id: int | None = None) -> None:
+def check_session(sid, *, user_id: int | None = None, also: str | None = None):
     """Raise SessionEnded unless the session `sid` is active; refresh its last-seen (at most
-    once a minute). Called for every request that carries a `sid` (HTTP and WebSocket)."""
+    once a minute). Called for every request that carries a `sid` (HTTP and WebSocket).
+
+    `also` names another cache key to read in the same round trip (the user's row, see
+    `accounts.user_cache`); its value is returned, None when it is not cached."""
     try:
         sid = uuid.UUID(str(sid))
     except ValueError:
         raise SessionEnded() from None
-    # One round trip on most requests: the session's state and whether last-seen is fresh.
+    # One round trip on most requests: the session's state, whether last-seen is fresh, `also`.
+    keys = [_state_key(sid), _seen_key(sid), *([also] if also else [])]
     try:
-        found = cache.get_many([_state_key(sid), _seen_key(sid)])
+        found = cache.get_many(keys)
     except Exception:
         found = {}
     state = found.get(_state_key(sid))
     if state == _REVOKED:
         raise SessionEnded()
     if state == _ACTIVE and (_seen_key(sid) in found or not _due_for_touch(sid)):
-        return
+        return found.get(also)
     session = _load(sid)
     if session is None or (user_id is not None and str(session.user_id) != str(user_id)):
         raise SessionEnded()
@@ -138,6 +142,7 @@ def check_session(sid, *, user_id: int | None = None) -> None:
         cache.set(_seen_key(sid), 1, int(LAST_SEEN_RESOLUTION.total_seconds()))
     remaining = (session.expires_at - now).total_seconds()
     _cache_state(sid, _ACTIVE, ttl=max(1, int(min(remaining, _max_cache_seconds()))))
+    return found.get(also)
 
 
 def _due_for_touch(sid) -> bool:

@@ -5,7 +5,8 @@
   session's open WebSocket connections on it.
 - A browser login (admin, browsable API) gets a LoginSession, as a token login does; its
   logout revokes it.
-- A policy or membership change drops the cached effective policies.
+- A policy or membership change drops the cached effective policies; a user's save or
+  delete drops the cached row (`accounts.user_cache`).
 """
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out
@@ -52,8 +53,17 @@ def _policy_inputs_changed(sender, **kwargs) -> None:
     policies.invalidate()
 
 
+def _user_changed(sender, instance, **kwargs) -> None:
+    from accounts import user_cache  # noqa: PLC0415
+
+    user_cache.forget(instance.pk)
+
+
 def install() -> None:
-    from accounts.models import Membership, WorkspaceSecurityPolicy  # noqa: PLC0415
+    from accounts.models import Membership, User, WorkspaceSecurityPolicy  # noqa: PLC0415
+
+    post_save.connect(_user_changed, sender=User, dispatch_uid="accounts.user_cache.save")
+    post_delete.connect(_user_changed, sender=User, dispatch_uid="accounts.user_cache.delete")
 
     user_logged_in.connect(_browser_login, dispatch_uid="accounts.browser_login")
     user_logged_out.connect(_browser_logout, dispatch_uid="accounts.browser_logout")

@@ -129,3 +129,37 @@ def test_browser_login_is_a_session_and_revoking_it_logs_the_browser_out(client,
     sessions.revoke(session=session)
     sessions._after_revoke(session)  # what the commit runs: the Django session is deleted
     assert client.get("/api/v3/auth/me").status_code in (401, 403)
+
+
+def test_a_token_request_reads_its_user_from_redis_until_the_row_changes(login, bearer, user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts import user_cache
+
+    client = bearer(login().json()["access"])
+    client.get("/api/v3/auth/me")  # the first request reads the row and caches it
+    entry = cache.get(user_cache.key(user.pk))
+    assert entry["username"] == "alice" and "password" not in entry  # no hash in Redis
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/v3/auth/me").json()["username"] == "alice"
+    read = " ".join(query["sql"] for query in queries.captured_queries)
+    assert 'FROM "accounts_user"' not in read and "accounts_loginsession" not in read
+    user.display_name = "Alice A."
+    user.save()  # a save drops the entry: the next request sees the new row
+    assert cache.get(user_cache.key(user.pk)) is None
+    assert client.get("/api/v3/auth/me").json()["display_name"] == "Alice A."
+    user.is_active = False
+    user.save()
+    client.get("/api/v3/auth/me")
+    assert_error(client.get("/api/v3/auth/me"), 401)
+
+
+def test_a_cached_user_still_checks_a_password_against_its_row(login, bearer, user):
+    from accounts import user_cache
+    from conftest import STRONG_PASSWORD
+
+    client = bearer(login().json()["access"])
+    client.get("/api/v3/auth/me")
+    cached = user_cache.from_entry(cache.get(user_cache.key(user.pk)))
+    assert cached.pk == user.pk and cached.check_password(STRONG_PASSWORD)  # deferred, loaded
