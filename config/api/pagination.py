@@ -5,6 +5,7 @@ from django.db.models.query import ModelIterable
 from rest_framework.pagination import PageNumberPagination
 
 _TOTAL = "page_total_rows"
+_MAX_OFFSET = 2**63 - 1  # a bigint: LIMIT and OFFSET beyond it are errors, not empty pages
 
 
 class CountInPagePaginator(Paginator):
@@ -21,6 +22,8 @@ class CountInPagePaginator(Paginator):
             return super().page(number)
         number = self._whole_number(number)
         bottom = (number - 1) * self.per_page
+        if bottom + self.per_page > _MAX_OFFSET:  # no table is that long; the database refuses it
+            raise EmptyPage(self.error_messages["no_results"])
         counted = self.object_list.annotate(**{_TOTAL: Window(Count("*"))})
         rows = list(counted[bottom : bottom + self.per_page])
         if rows:

@@ -290,3 +290,36 @@ def test_budget_updated_at_is_nullable_in_the_schema(schema, alice_api, workspac
 def test_generate_declares_its_event_stream(schema):
     content = schema["paths"]["/api/v3/advanced/ai/generate"]["post"]["responses"]["200"]["content"]
     assert set(content) >= {"application/json", "text/event-stream"}
+
+
+def _list_urls() -> list[str]:
+    """Every list of the API with no path parameter (`*-list` routes)."""
+    from django.urls import get_resolver
+    from django.urls.resolvers import URLPattern, URLResolver
+
+    found = []
+
+    def walk(patterns, prefix=""):
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern).lstrip("^").rstrip("$")  # router: regexes
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, route)
+            elif (
+                isinstance(pattern, URLPattern)
+                and (pattern.name or "").endswith("-list")
+                and "<" not in route  # no path parameter: `<id>` or `(?P<id>...)`
+            ):
+                found.append("/" + route)
+
+    walk(get_resolver().url_patterns)
+    return sorted(set(found))
+
+
+@pytest.mark.parametrize("page", ["99999999999999999999", "9223372036854775807", "-1", "x"])
+def test_no_list_answers_a_page_number_with_a_500(alice_api, page):
+    """A page past any table (an OFFSET beyond a bigint) is a 404, not a database error."""
+    urls = _list_urls()
+    assert "/api/v3/workflows/" in urls and len(urls) > 10
+    for url in urls:
+        response = alice_api.get(f"{url}?page={page}")
+        assert response.status_code < 500, (url, response.content[:200])

@@ -37,6 +37,8 @@ def test_past_the_end_bad_numbers_and_an_empty_first_page(workspaces):
         CountInPagePaginator(workspaces, 2).page(4)
     with pytest.raises(EmptyPage):
         CountInPagePaginator(workspaces, 2).page(0)
+    with pytest.raises(EmptyPage):  # an offset no database takes: refused before the query
+        CountInPagePaginator(workspaces, 2).page("99999999999999999999")
     for bad in ("x", 1.5, None):
         with pytest.raises(PageNotAnInteger):
             CountInPagePaginator(workspaces, 2).page(bad)
@@ -81,5 +83,6 @@ def test_the_workflow_list_is_the_user_and_one_query(
     assert body["results"][0]["created_by"] == user.username
     second = api.get(body["next"]).json()
     assert second["count"] == 3 and len(second["results"]) == 1 and second["next"] is None
-    gone = api.get("/api/v3/workflows/?page_size=2&page=3")
-    assert gone.status_code == 404 and gone.json()["error"]["code"] == "not_found"
+    for page in ("3", "99999999999999999999", "0", "x"):
+        gone = api.get(f"/api/v3/workflows/?page_size=2&page={page}")
+        assert gone.status_code == 404 and gone.json()["error"]["code"] == "not_found", page
