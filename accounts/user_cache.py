@@ -3,9 +3,11 @@ with a token reads the two in one round trip (`sessions.check_session`) and no u
 
 The entry is the row's columns, not a pickled instance, and not the password hash (a deferred
 field, read from the row if a request needs it). It is dropped when the row is saved or
-deleted (accounts.signals; again after the commit, so a request reading the old row meanwhile
-cannot put it back), and lives CACHE_SECONDS at most, which bounds what a bulk `update()`,
-which sends no signal, leaves stale. Without Redis the row is read, as before.
+deleted (accounts.signals), and again after the commit, for a request that read the old row
+before it and cached that meanwhile. It lives CACHE_SECONDS at most, which bounds what is left
+stale by a bulk `update()` (no signal) or a request caching the old row after that second drop.
+What must end access at once does not rely on it: deactivating a user or changing a password
+revokes the (other) login sessions, checked on every request. Without Redis the row is read.
 """
 
 import contextlib
