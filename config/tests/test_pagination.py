@@ -1,12 +1,12 @@
-"""Every list's pages: the total comes in the page's own query (COUNT(*) OVER ()), one query
-and one round trip, with what Django's paginator would give; what the window cannot count
-goes Django's own way."""
+"""Pages with what Django's paginator gives, in fewer queries: every list reads its page first
+and counts only when the page does not tell the total (PageFirstPaginator); the workflow list
+has the total in the page's own query (CountInPagePaginator, COUNT(*) OVER ())."""
 
 import pytest
 from django.core.paginator import EmptyPage, PageNotAnInteger
 
 from accounts.models import Workspace
-from config.api.pagination import CountInPagePaginator
+from config.api.pagination import CountInPagePaginator, PageFirstPaginator
 from workflows.models import Workflow
 from workflows.tests.factories import make_workflow
 
@@ -30,6 +30,23 @@ def test_a_page_and_its_total_are_one_query(workspaces, django_assert_num_querie
     assert [w.pk for w in page] == [w.pk for w in workspaces[2:4]]
     last = CountInPagePaginator(workspaces, 2).page("3")
     assert len(last) == 1 and not last.has_next() and last.paginator.count == 5
+
+
+def test_page_first_counts_only_a_full_page(workspaces, django_assert_num_queries):
+    with django_assert_num_queries(1):  # the last page tells the total
+        last = PageFirstPaginator(workspaces, 2).page(3)
+        assert last.paginator.count == 5 and not last.has_next() and last.has_previous()
+    with django_assert_num_queries(1):  # a list that fits in one page
+        only = PageFirstPaginator(workspaces, 10).page(1)
+        assert only.paginator.count == 5 and only.paginator.num_pages == 1
+    with django_assert_num_queries(2):  # a full page: the COUNT, when the total is asked for
+        full = PageFirstPaginator(workspaces, 2).page(2)
+        assert full.paginator.count == 5 and full.has_next()
+    assert [w.pk for w in full] == [w.pk for w in workspaces[2:4]]
+    with pytest.raises(EmptyPage):
+        PageFirstPaginator(workspaces, 2).page(4)
+    empty = PageFirstPaginator(Workspace.objects.none().order_by("pk"), 2)
+    assert list(empty.page(1)) == [] and empty.count == 0
 
 
 def test_past_the_end_bad_numbers_and_an_empty_first_page(workspaces):

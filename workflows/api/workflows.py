@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from accounts.scoping import Actor
 from accounts.viewsets import WorkspaceScopedModelViewSet, WorkspaceScopedViewSet
+from config.api.pagination import ShortListPagination
 from config.api.parsers import SafeJSONParser
 from config.errors import NotFound
 from workflows import authoring, selectors, services, suggestions
@@ -63,6 +64,7 @@ class WorkflowViewSet(WorkspaceScopedModelViewSet):
 
     queryset = Workflow.objects.all()
     serializer_class = WorkflowSerializer
+    pagination_class = ShortListPagination  # a workspace holds tens of workflows, not thousands
     filterset_class = WorkflowFilter
     ordering_fields = ["id", "name", "created_at", "updated_at", "version"]
     lookup_value_regex = r"\d+"
