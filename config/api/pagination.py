@@ -4,8 +4,10 @@ from django.db.models import Count, QuerySet, Window
 from django.db.models.query import ModelIterable
 from rest_framework.pagination import PageNumberPagination
 
+from config.api.fields import MAX_ID
+
 _TOTAL = "page_total_rows"
-_MAX_OFFSET = 2**63 - 1  # a bigint: LIMIT and OFFSET beyond it are errors, not empty pages
+_MAX_OFFSET = MAX_ID  # a bigint: LIMIT and OFFSET beyond it are errors, not empty pages
 
 
 class PageFirstPaginator(Paginator):
