@@ -1,10 +1,10 @@
 import django_filters
 
 from ai.models import Outcome, UsageRecord
-from config.api.filters import IdFilter
+from config.api.filters import FilterSet, IdFilter
 
 
-class UsageRecordFilter(django_filters.FilterSet):
+class UsageRecordFilter(FilterSet):
     model = django_filters.CharFilter()
     provider = django_filters.CharFilter()
     cached = django_filters.BooleanFilter()

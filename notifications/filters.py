@@ -1,5 +1,6 @@
 import django_filters
 
+from config.api.filters import FilterSet
 from notifications.models import (
     ChannelKind,
     Delivery,
@@ -11,7 +12,7 @@ from notifications.models import (
 )
 
 
-class NotificationFilter(django_filters.FilterSet):
+class NotificationFilter(FilterSet):
     channel = django_filters.MultipleChoiceFilter(
         field_name="channel_kind", choices=ChannelKind.choices
     )
@@ -25,7 +26,7 @@ class NotificationFilter(django_filters.FilterSet):
         fields = ["channel", "event", "priority", "workspace", "rule"]
 
 
-class DeliveryFilter(django_filters.FilterSet):
+class DeliveryFilter(FilterSet):
     channel = django_filters.MultipleChoiceFilter(
         field_name="channel_kind", choices=ChannelKind.choices
     )
@@ -39,7 +40,7 @@ class DeliveryFilter(django_filters.FilterSet):
         fields = ["channel", "status", "recipient", "workspace", "notification"]
 
 
-class InboxFilter(django_filters.FilterSet):
+class InboxFilter(FilterSet):
     unread = django_filters.BooleanFilter(field_name="read_at", lookup_expr="isnull")
 
     class Meta:

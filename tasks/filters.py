@@ -1,10 +1,11 @@
 import django_filters
 from django.db.models import Q
 
+from config.api.filters import FilterSet
 from tasks.models import BackgroundTask, Priority, Status
 
 
-class TaskFilter(django_filters.FilterSet):
+class TaskFilter(FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=Status.choices)
     priority = django_filters.MultipleChoiceFilter(choices=Priority.choices)
     task_type = django_filters.CharFilter()

@@ -4,12 +4,12 @@ and trigger."""
 
 import django_filters
 
-from config.api.filters import IdFilter
+from config.api.filters import FilterSet, IdFilter
 from workflows.models import Document, Run, RunStatus, Trigger, Workflow, WorkflowStatus
 from workflows.selectors import search_documents, search_workflows
 
 
-class WorkflowFilter(django_filters.FilterSet):
+class WorkflowFilter(FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=WorkflowStatus.choices)
     q = django_filters.CharFilter(method="search", max_length=200, label="Search")
 
@@ -21,7 +21,7 @@ class WorkflowFilter(django_filters.FilterSet):
         return search_workflows(queryset, value)
 
 
-class DocumentFilter(django_filters.FilterSet):
+class DocumentFilter(FilterSet):
     workflow = IdFilter(field_name="run__workflow_id")
     run = IdFilter(field_name="run_id")
     step = django_filters.CharFilter(field_name="step_key", max_length=64)
@@ -35,7 +35,7 @@ class DocumentFilter(django_filters.FilterSet):
         return search_documents(queryset, value)
 
 
-class RunFilter(django_filters.FilterSet):
+class RunFilter(FilterSet):
     workflow = IdFilter(field_name="workflow_id")
     status = django_filters.ChoiceFilter(choices=RunStatus.choices)
     trigger = django_filters.ChoiceFilter(choices=Trigger.choices)

@@ -4,7 +4,7 @@ import django_filters
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts.models import TOTPDevice, User
-from config.api.filters import IdFilter
+from config.api.filters import FilterSet, IdFilter
 
 
 def users_for_staff() -> QuerySet[User]:
@@ -19,7 +19,7 @@ def search_users(queryset: QuerySet[User], text: str) -> QuerySet[User]:
     )
 
 
-class UserFilter(django_filters.FilterSet):
+class UserFilter(FilterSet):
     q = django_filters.CharFilter(method="search", max_length=200, label="Search")
     workspace = IdFilter(field_name="memberships__workspace_id")
 

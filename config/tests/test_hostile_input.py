@@ -323,3 +323,22 @@ def test_no_list_answers_a_page_number_with_a_500(alice_api, page):
     for url in urls:
         response = alice_api.get(f"{url}?page={page}")
         assert response.status_code < 500, (url, response.content[:200])
+
+
+FOREIGN_KEY_PARAMS = ["workspace", "workflow", "run", "rule", "notification", "user"]
+
+
+def test_no_list_filter_tells_whether_an_id_exists(alice_api, other_workspace):
+    """A filter by another workspace's id and by an id that exists nowhere answer alike: 200
+    with no rows. django-filter's default checked the id against the whole table (400 for a
+    missing one, 200 for another workspace's), which told an outsider which ids exist."""
+    missing = 10**12
+    for url in _list_urls():
+        unfiltered = alice_api.get(url).status_code  # a staff-only list is a 404 for alice
+        for param in FOREIGN_KEY_PARAMS:
+            response = alice_api.get(f"{url}?{param}={missing}")
+            assert response.status_code == unfiltered, (url, param, response.content[:200])
+    for url in ["/api/v3/workflows/", "/api/v3/documents/", "/api/v3/background/tasks/"]:
+        for value in (other_workspace.pk, missing):
+            response = alice_api.get(f"{url}?workspace={value}")
+            assert response.status_code == 200 and response.json()["results"] == [], url
