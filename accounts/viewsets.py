@@ -96,3 +96,15 @@ class WorkspaceField(serializers.PrimaryKeyRelatedField):
         if request is None:
             return Workspace.objects.none()
         return workspaces_for(Actor.from_request(request))
+
+
+class InCallersWorkspacesField(serializers.PrimaryKeyRelatedField):
+    """The id of a workspace-owned object (a channel, a workflow), limited to the caller's
+    workspaces: another workspace's id reads as 'does not exist', as a missing one does, so
+    the answer does not tell an outsider which ids exist."""
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        if request is None:
+            return super().get_queryset().none()
+        return scope_to_workspaces(super().get_queryset(), Actor.from_request(request))

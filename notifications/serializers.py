@@ -4,7 +4,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.viewsets import WorkspaceField
+from accounts.viewsets import InCallersWorkspacesField, WorkspaceField
 from config.api.fields import ObjectIdField
 from notifications import recipients as recipient_rules
 from notifications.errors import BulkInvalid, InvalidNotification
@@ -255,11 +255,11 @@ class TemplateSerializer(serializers.ModelSerializer):
 
 class RuleSerializer(serializers.ModelSerializer):
     workspace = WorkspaceField()
-    channel = serializers.PrimaryKeyRelatedField(
+    channel = InCallersWorkspacesField(
         queryset=Channel.objects.all(), required=False, allow_null=True
     )
     channel_kind = serializers.ChoiceField(choices=ChannelKind.choices, required=False)
-    workflow = serializers.PrimaryKeyRelatedField(
+    workflow = InCallersWorkspacesField(
         queryset=Workflow.objects.all(), required=False, allow_null=True
     )
     recipients = serializers.ListField(

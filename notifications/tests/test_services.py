@@ -125,3 +125,27 @@ def test_the_admin_form_uses_the_services_checks(workspace, staff_client):
     assert response.status_code == 200  # the form again, with the error; no server error
     assert "already exists" in response.content.decode()
     assert NotificationTemplate.objects.count() == 1
+
+
+def test_a_rule_naming_another_workspaces_channel_or_workflow_reads_as_missing(
+    alice_api, workspace, other_workspace, other_user
+):
+    """Another workspace's channel or workflow id gets the answer a missing id gets: the
+    error does not tell an outsider that the id exists."""
+    from workflows.models import Workflow
+
+    theirs = {
+        "channel": Channel.objects.create(workspace=other_workspace, kind="email", name="t").pk,
+        "workflow": Workflow.objects.create(
+            workspace=other_workspace, name="theirs", created_by=other_user
+        ).pk,
+    }
+    for field, their_id in theirs.items():
+        answers = []
+        for value in (their_id, 10**9):
+            body = {"workspace": workspace.pk, "name": "r", "event": "run.failed",
+                    "channel_kind": "email", field: value}  # fmt: skip
+            error = assert_error(alice_api.post(RULES, body, format="json"), 400)
+            answers.append(error["details"][field][0].replace(str(value), "<id>"))
+        assert answers[0] == answers[1], (field, answers)
+    assert not Rule.objects.exists()
