@@ -23,16 +23,21 @@ class IdFilter(django_filters.NumberFilter):
 
 
 class FilterSet(rest_framework.FilterSet):
-    """The base of every filterset here. A foreign key filters by id: django-filter's default
-    checks the id against every row of the related table, so another workspace's id gave 200
-    and no rows while an id that does not exist gave 400, telling an outsider which ids exist.
-    An id is now just a condition on the scoped queryset."""
+    """The base of every filterset here. A foreign key filters by the related row's id, as a
+    plain condition on the scoped queryset: django-filter's default checks the id against
+    every row of the related table, so another workspace's id gave 200 and no rows while an
+    id that does not exist gave 400, telling an outsider which ids exist."""
 
-    FILTER_DEFAULTS = {
-        **rest_framework.FilterSet.FILTER_DEFAULTS,
-        models.ForeignKey: {"filter_class": IdFilter},
-        models.OneToOneField: {"filter_class": IdFilter},
-    }
+    @classmethod
+    def filter_for_lookup(cls, field, lookup_type):
+        if lookup_type == "exact" and isinstance(field, models.ForeignKey):  # and one-to-one
+            target = field.target_field
+            if isinstance(target, models.UUIDField):
+                return django_filters.UUIDFilter, {}
+            if isinstance(target, models.IntegerField):  # the auto fields too
+                return IdFilter, {}
+            return django_filters.CharFilter, {}
+        return super().filter_for_lookup(field, lookup_type)
 
 
 class FilterBackend(rest_framework.DjangoFilterBackend):

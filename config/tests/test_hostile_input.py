@@ -331,14 +331,21 @@ FOREIGN_KEY_PARAMS = ["workspace", "workflow", "run", "rule", "notification", "u
 def test_no_list_filter_tells_whether_an_id_exists(alice_api, other_workspace):
     """A filter by another workspace's id and by an id that exists nowhere answer alike: 200
     with no rows. django-filter's default checked the id against the whole table (400 for a
-    missing one, 200 for another workspace's), which told an outsider which ids exist."""
-    missing = 10**12
+    missing one, 200 for another workspace's), which told an outsider which ids exist. A
+    value of the wrong type (an integer for a UUID key, or the reverse) is a 400 whatever
+    exists."""
+    missing = [10**12, "0c5b2d4e-1f0a-4b8e-9a51-6e2f7d3c8b90"]  # an integer and a UUID key
     for url in _list_urls():
         unfiltered = alice_api.get(url).status_code  # a staff-only list is a 404 for alice
         for param in FOREIGN_KEY_PARAMS:
-            response = alice_api.get(f"{url}?{param}={missing}")
-            assert response.status_code == unfiltered, (url, param, response.content[:200])
+            responses = [alice_api.get(url, {param: value}) for value in missing]
+            statuses = [response.status_code for response in responses]
+            assert unfiltered in statuses, (url, param, responses[0].content[:200])
+            for response in responses:
+                if response.status_code != unfiltered:
+                    error = assert_error(response, 400, "validation_error")
+                    assert error["details"][param][0].startswith("Enter a"), (url, param)
     for url in ["/api/v3/workflows/", "/api/v3/documents/", "/api/v3/background/tasks/"]:
-        for value in (other_workspace.pk, missing):
+        for value in (other_workspace.pk, missing[0]):
             response = alice_api.get(f"{url}?workspace={value}")
             assert response.status_code == 200 and response.json()["results"] == [], url

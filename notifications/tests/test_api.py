@@ -1,6 +1,8 @@
 """The API's answers: bad input is a 4xx in the error shape, other workspaces are 404,
 secrets never come back, bulk is all or nothing, idempotency keys and rate limits hold."""
 
+import uuid
+
 import pytest
 
 from accounts.models import Role
@@ -63,6 +65,18 @@ def test_the_briefs_body_answers_202_with_the_notification_and_its_deliveries(al
     assert [(d["recipient"], d["status"]) for d in body["deliveries"]] == [
         ("user@example.com", "queued")
     ]
+
+
+def test_deliveries_filter_by_their_notifications_id(alice_api):
+    """A foreign key to a UUID primary key filters by that UUID (the filtersets' base picks
+    the filter by the related key's type)."""
+    sent = post(alice_api, SEND, EMAIL).json()
+    url = "/api/v3/notifications/deliveries/"
+    mine = alice_api.get(url, {"notification": sent["id"]})
+    assert mine.status_code == 200, mine.content
+    assert [d["id"] for d in mine.json()["results"]] == [d["id"] for d in sent["deliveries"]]
+    assert alice_api.get(url, {"notification": str(uuid.uuid4())}).json()["results"] == []
+    assert_error(alice_api.get(url, {"notification": "12"}), 400, "validation_error")
 
 
 def test_a_template_renders_with_its_context_and_html_is_autoescaped(alice_api, workspace):
