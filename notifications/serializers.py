@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.viewsets import InCallersWorkspacesField, WorkspaceField
-from config.api.fields import ObjectIdField
+from config.api.fields import ObjectIdField, TimeOfDayField
 from notifications import recipients as recipient_rules
 from notifications.errors import BulkInvalid, InvalidNotification
 from notifications.models import (
@@ -300,6 +300,8 @@ class PreferenceSerializer(serializers.ModelSerializer):
         required=False,
         help_text='Event type (or "default") -> the channels that may reach you for it.',
     )
+    quiet_hours_start = TimeOfDayField(required=False, allow_null=True)
+    quiet_hours_end = TimeOfDayField(required=False, allow_null=True)
     timezone = serializers.CharField(max_length=64, required=False, validators=[_zone])
     phone = serializers.RegexField(
         recipient_rules.PHONE.pattern, required=False, allow_blank=True, max_length=20

@@ -1,9 +1,11 @@
 """The API's answers: bad input is a 4xx in the error shape, other workspaces are 404,
 secrets never come back, bulk is all or nothing, idempotency keys and rate limits hold."""
 
+import re
 import uuid
 
 import pytest
+from django.urls import reverse
 
 from accounts.models import Role
 from config.testing import assert_error
@@ -342,3 +344,19 @@ def test_rules_are_validated(alice_api, workspace, other_workspace):
     made = rule(channel_kind="email", recipients=["@alice", "ops@example.com"])
     assert made.status_code == 201, made.content
     assert alice_api.get("/api/v3/notifications/rules/").json()["count"] == 1
+
+
+def test_quiet_hours_are_times_of_day_as_the_schema_says(alice_api):
+    """The fuzzer's finding: the schema said `format: time` (which requires an offset) while
+    the API wrote "22:00:00"; and an offset given in the input was silently dropped."""
+    schema = alice_api.get(reverse("schema")).json()
+    url = "/api/v3/notifications/preferences"
+    saved = alice_api.patch(url, {"quiet_hours_start": "22:00:30"}, format="json")
+    assert saved.status_code == 200 and saved.json()["quiet_hours_start"] == "22:00:30"
+    assert alice_api.patch(url, {"quiet_hours_end": "07:00"}, format="json").status_code == 200
+    assert_error(alice_api.patch(url, {"quiet_hours_start": "02:53:21Z"}, format="json"), 400)
+    described = schema["components"]["schemas"]["Preference"]["properties"]["quiet_hours_start"]
+    assert "time" not in str(described.get("format")) and "pattern" in str(described)
+    options = described.get("anyOf", [described])
+    pattern = re.compile(next(option["pattern"] for option in options if "pattern" in option))
+    assert pattern.match(saved.json()["quiet_hours_start"]) and not pattern.match("02:53:21Z")
